@@ -1,0 +1,27 @@
+using Spectre.Console;
+
+namespace SharpQuant.Cli;
+
+/// <summary>Spectre consoles over any writer: colour only on a real terminal, and wide enough for paths when redirected.</summary>
+public static class ConsoleOutput
+{
+    // Redirected output (files, CI logs) has no width; 160 columns keeps paths and tables on one line.
+    private const int RedirectedWidth = 160;
+
+    public static IAnsiConsole For(TextWriter output)
+    {
+        var terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        if (!terminal)
+        {
+            console.Profile.Width = RedirectedWidth;
+        }
+        return console;
+    }
+}

@@ -1,0 +1,16 @@
+using System.CommandLine;
+using SharpQuant.Models;
+
+namespace SharpQuant.Cli;
+
+/// <summary>The optional MODEL argument: a path to an ONNX file, or the default ResNet18 when left out.</summary>
+public static class ModelArgument
+{
+    public static Argument<string?> Create() => new("model")
+    {
+        Description = "ONNX model file (default: the ImageNet ResNet18 that ships with SharpQuant)",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+
+    public static string Resolve(string? given) => string.IsNullOrWhiteSpace(given) ? DefaultModels.ResNet18Path : given;
+}

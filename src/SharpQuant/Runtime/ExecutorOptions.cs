@@ -1,0 +1,69 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace SharpQuant.Runtime;
+
+/// <summary>Where ONNX Runtime runs the graph.</summary>
+public enum ExecutionProvider
+{
+    Cpu,
+    Cuda,
+}
+
+/// <summary>ONNX Runtime session settings for an executor.</summary>
+public sealed record ExecutorOptions
+{
+    /// <summary>Threads inside one op; 0 lets ONNX Runtime choose (one per physical core).</summary>
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>Threads across independent ops; 0 lets ONNX Runtime choose.</summary>
+    public int InterOpThreads { get; init; }
+
+    public GraphOptimizationLevel OptimizationLevel { get; init; } = GraphOptimizationLevel.ORT_ENABLE_ALL;
+    public ExecutionProvider Provider { get; init; } = ExecutionProvider.Cpu;
+    public int CudaDeviceId { get; init; }
+
+    /// <summary>How many sessions (one per set of taps) are kept before the least recently used is closed.</summary>
+    public int MaxCachedSessions { get; init; } = 8;
+
+    public static ExecutorOptions Default { get; } = new();
+
+    /// <summary>Builds the ONNX Runtime options; the caller disposes them.</summary>
+    public SessionOptions CreateSessionOptions()
+    {
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = OptimizationLevel,
+            IntraOpNumThreads = IntraOpThreads,
+            InterOpNumThreads = InterOpThreads,
+            // ORT's warnings (unused initializers, shape merges) are noise for our users; errors still surface as exceptions.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        if (Provider == ExecutionProvider.Cuda)
+        {
+            if (!ExecutionProviders.IsCudaAvailable())
+            {
+                options.Dispose();
+                throw new SharpQuantException(
+                    "the CUDA execution provider is not available: build with -p:SharpQuantCuda=true on a machine with CUDA and an NVIDIA GPU");
+            }
+            try
+            {
+                options.AppendExecutionProvider_CUDA(CudaDeviceId);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                options.Dispose();
+                throw new SharpQuantException($"the CUDA execution provider could not start: {e.Message}", e);
+            }
+        }
+        return options;
+    }
+}
+
+/// <summary>What the ONNX Runtime build in use offers.</summary>
+public static class ExecutionProviders
+{
+    public static IReadOnlyList<string> Available() => OrtEnv.Instance().GetAvailableProviders();
+
+    public static bool IsCudaAvailable() => Available().Contains("CUDAExecutionProvider");
+}

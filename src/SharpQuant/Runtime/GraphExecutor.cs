@@ -1,0 +1,181 @@
+using Microsoft.ML.OnnxRuntime;
+using SharpQuant.Onnx;
+
+namespace SharpQuant.Runtime;
+
+/// <summary>
+/// Runs a graph in ONNX Runtime. The graph is lowered to ONNX bytes and a session is created once per set of taps
+/// (intermediate values exposed as extra outputs) and reused until the graph changes. Everything returned is a
+/// copy owned by the caller.
+/// </summary>
+public sealed class GraphExecutor : IDisposable
+{
+    private readonly Graph _graph;
+    private readonly ExecutorOptions _options;
+    private readonly Func<Graph, Graph>? _lowering;
+    private readonly Dictionary<string, CachedSession> _sessions = new(StringComparer.Ordinal);
+    private long _graphVersion = -1;
+    private long _useCounter;
+    private bool _disposed;
+
+    /// <param name="lowering">Rewrites the graph into standard ONNX before it runs (for example FakeQuant nodes); it must keep value names.</param>
+    public GraphExecutor(Graph graph, ExecutorOptions? options = null, Func<Graph, Graph>? lowering = null)
+    {
+        _graph = graph;
+        _options = options ?? ExecutorOptions.Default;
+        _lowering = lowering;
+    }
+
+    public Graph Graph => _graph;
+    public ExecutorOptions Options => _options;
+
+    /// <summary>Runs one batch of a single-input model and returns its first output.</summary>
+    public Tensor Run(Tensor input)
+    {
+        if (_graph.Inputs.Count != 1)
+        {
+            throw new SharpQuantException($"the model has {_graph.Inputs.Count} inputs; pass them by name");
+        }
+        return Run(new Dictionary<string, Tensor> { [_graph.Inputs[0].Name] = input }).Output;
+    }
+
+    /// <summary>Runs one batch and returns the graph outputs plus the values named in <paramref name="taps"/>, all from the same run.</summary>
+    public RunResult Run(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyCollection<string>? taps = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var tapList = (taps ?? []).Distinct(StringComparer.Ordinal).ToList();
+        var results = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        // Constants and graph inputs need no run to be observed.
+        var computedTaps = new List<string>();
+        foreach (var name in tapList)
+        {
+            var value = _graph.FindValue(name) ?? throw new SharpQuantException($"cannot tap '{name}': the graph has no such value");
+            if (value.ConstantValue is { } constant)
+            {
+                results[name] = constant;
+            }
+            else if (value.IsGraphInput && inputs.TryGetValue(name, out var given))
+            {
+                results[name] = given;
+            }
+            else
+            {
+                computedTaps.Add(name);
+            }
+        }
+
+        var cached = SessionFor(computedTaps);
+        var pinned = new List<PinnedOrtValue>(_graph.Inputs.Count);
+        try
+        {
+            foreach (var input in _graph.Inputs)
+            {
+                if (!inputs.TryGetValue(input.Name, out var tensor))
+                {
+                    throw new SharpQuantException($"model input '{input.Name}' was not given");
+                }
+                pinned.Add(new PinnedOrtValue(tensor));
+            }
+            using var outputs = cached.Session.Run(cached.RunOptions, cached.InputNames, pinned.Select(p => p.Value).ToArray(), cached.OutputNames);
+            var i = 0;
+            foreach (var output in outputs)
+            {
+                results[cached.OutputNames[i++]] = OrtTensors.ToTensor(output);
+            }
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new SharpQuantException($"ONNX Runtime failed to run the model: {e.Message}", e);
+        }
+        finally
+        {
+            foreach (var p in pinned)
+            {
+                p.Dispose();
+            }
+        }
+        return new RunResult(results, _graph.Outputs.Select(o => o.Name).ToArray());
+    }
+
+    /// <summary>Creates (or reuses) the session for this set of taps, so the first timed run does not pay for it.</summary>
+    public void Warm(IReadOnlyCollection<string>? taps = null) => SessionFor((taps ?? []).ToList());
+
+    private CachedSession SessionFor(List<string> taps)
+    {
+        if (_graph.Version != _graphVersion)
+        {
+            ClearSessions();
+            _graphVersion = _graph.Version;
+        }
+        var key = string.Join('\n', taps.Order(StringComparer.Ordinal));
+        if (_sessions.TryGetValue(key, out var cached))
+        {
+            cached.LastUse = ++_useCounter;
+            return cached;
+        }
+        if (_sessions.Count >= Math.Max(1, _options.MaxCachedSessions))
+        {
+            var oldest = _sessions.MinBy(s => s.Value.LastUse);
+            oldest.Value.Dispose();
+            _sessions.Remove(oldest.Key);
+        }
+        var lowered = _lowering is null ? _graph : _lowering(_graph);
+        var extra = taps.Select(t => lowered.FindValue(t) ?? throw new SharpQuantException($"cannot tap '{t}': lowering removed it")).ToList();
+        var bytes = OnnxExporter.ToBytes(lowered, extra);
+        cached = new CachedSession(bytes, _options, _graph.Inputs.Select(i => i.Name).ToArray(), _graph.Outputs.Select(o => o.Name).Concat(taps).ToArray())
+        {
+            LastUse = ++_useCounter,
+        };
+        _sessions[key] = cached;
+        return cached;
+    }
+
+    private void ClearSessions()
+    {
+        foreach (var s in _sessions.Values)
+        {
+            s.Dispose();
+        }
+        _sessions.Clear();
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        ClearSessions();
+        _disposed = true;
+    }
+
+    private sealed class CachedSession : IDisposable
+    {
+        public CachedSession(byte[] model, ExecutorOptions options, string[] inputNames, string[] outputNames)
+        {
+            using var sessionOptions = options.CreateSessionOptions();
+            try
+            {
+                Session = new InferenceSession(model, sessionOptions);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new SharpQuantException($"ONNX Runtime could not load the model: {e.Message}", e);
+            }
+            InputNames = inputNames;
+            OutputNames = outputNames;
+        }
+
+        public InferenceSession Session { get; }
+        public RunOptions RunOptions { get; } = new();
+        public string[] InputNames { get; }
+        public string[] OutputNames { get; }
+        public long LastUse { get; set; }
+
+        public void Dispose()
+        {
+            RunOptions.Dispose();
+            Session.Dispose();
+        }
+    }
+}

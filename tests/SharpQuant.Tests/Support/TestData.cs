@@ -1,0 +1,73 @@
+namespace SharpQuant.Tests.Support;
+
+/// <summary>
+/// Finds the shared test data (../shared/data beside the repository). Tests that need it call
+/// <see cref="RequireSharedData"/>: without the folder they are skipped with a message, except under CI
+/// (CI=true), where a missing folder is a failure.
+/// </summary>
+public static class TestData
+{
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    public static string SharedDataFolder => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "data"));
+
+    public static string PpocrModelPath => Path.Combine(SharedDataFolder, "models", "ppocr-cls", "ch_ppocr_mobile_v2.0_cls_infer.onnx");
+
+    public static string ImagesFolder => Path.Combine(SharedDataFolder, "images");
+
+    public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Skips the test (or fails it under CI) when the shared data folder is missing.</summary>
+    public static void RequireSharedData()
+    {
+        if (Directory.Exists(SharedDataFolder))
+        {
+            return;
+        }
+        var message = $"shared test data not found at {SharedDataFolder}";
+        if (IsCi)
+        {
+            throw new InvalidOperationException(message + " (CI=true: shared data is required)");
+        }
+        Skip.If(true, message + "; skipping (set up ../shared/data to run this test)");
+    }
+
+    /// <summary>A fresh empty folder under the system temp folder, removed by the caller's dispose.</summary>
+    public static TempFolder NewTempFolder() => new();
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SharpQuant.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("cannot find the repository root (SharpQuant.slnx) above " + AppContext.BaseDirectory);
+    }
+}
+
+public sealed class TempFolder : IDisposable
+{
+    public TempFolder()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "sharpquant-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
