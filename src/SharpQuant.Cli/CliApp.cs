@@ -13,6 +13,9 @@ public static class CliApp
         var root = new RootCommand("SharpQuant: make trained convolutional networks in ONNX quantize well")
         {
             InspectCommand.Create(context),
+            FoldCommand.Create(context),
+            EqualizeCommand.Create(context),
+            DemoCommand.Create(context),
         };
         root.Options.Add(verbose);
         var parse = root.Parse(args);

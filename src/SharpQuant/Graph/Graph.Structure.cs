@@ -202,3 +202,30 @@ public sealed partial class Graph
         : node.Name.Length > 0 ? node.Name
         : node.Outputs.Count > 0 ? node.Outputs[0].Name : node.OpType;
 }
+
+public sealed partial class Graph
+{
+    /// <summary>
+    /// Lets the graph take any batch size: the first dimension of every input and output becomes the symbol
+    /// <paramref name="symbol"/>, and recorded shapes of intermediate values are dropped (ONNX Runtime infers them).
+    /// Models exported with batch 1 (such as the default ResNet18) can then calibrate and evaluate in batches.
+    /// </summary>
+    public void MakeBatchDynamic(string symbol = "N")
+    {
+        foreach (var v in _inputs.Concat(_outputs))
+        {
+            if (v.Shape is { Count: > 0 } shape)
+            {
+                v.Shape = shape.Select((d, i) => i == 0 ? Dim.Named(symbol) : d).ToArray();
+            }
+        }
+        foreach (var node in _nodes)
+        {
+            foreach (var output in node.Outputs.Where(o => !_outputs.Contains(o)))
+            {
+                output.Shape = null;
+            }
+        }
+        Touch();
+    }
+}

@@ -71,3 +71,56 @@ public class InspectCommandTests
         Assert.StartsWith("error: ", error);
     }
 }
+
+public class FoldAndEqualizeCommandTests
+{
+    [Fact]
+    public void EqualizeWritesAModelThatLoadsAndReportsSets()
+    {
+        using var temp = TestData.NewTempFolder();
+        var output = temp.File("eq.onnx");
+        var (code, stdout, stderr) = InspectCommandTests.Run("equalize", "-o", output, "--json");
+        Assert.True(code == 0, stderr);
+        using var doc = System.Text.Json.JsonDocument.Parse(stdout);
+        Assert.Equal(9, doc.RootElement.GetProperty("sets").GetArrayLength());
+        Assert.True(doc.RootElement.GetProperty("converged").GetBoolean());
+        var graph = SharpQuant.Onnx.OnnxModel.Load(output);
+        Assert.Empty(graph.NodesOfType("BatchNormalization"));
+        Assert.Single(Directory.GetFiles(temp.Path));
+    }
+
+    [Fact]
+    public void FoldRefusesToOverwriteItsInput()
+    {
+        using var temp = TestData.NewTempFolder();
+        var input = temp.File("m.onnx");
+        File.Copy(TestModels.ResNet18Path, input);
+        var before = File.ReadAllBytes(input);
+        var (code, _, stderr) = InspectCommandTests.Run("fold", input, "-o", input);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("never overwrites its input", stderr);
+        Assert.Equal(before, File.ReadAllBytes(input));
+    }
+
+    [Fact]
+    public void FailedRunLeavesNoFileBehind()
+    {
+        using var temp = TestData.NewTempFolder();
+        var bad = temp.File("bad.onnx");
+        File.WriteAllText(bad, "not a model");
+        var (code, _, stderr) = InspectCommandTests.Run("equalize", bad, "-o", temp.File("out.onnx"));
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal([bad], Directory.GetFiles(temp.Path));
+    }
+
+    [Fact]
+    public void FoldPrintsWhatItFolded()
+    {
+        using var temp = TestData.NewTempFolder();
+        var (code, stdout, _) = InspectCommandTests.Run("fold", "-o", temp.File("f.onnx"));
+        Assert.Equal(0, code);
+        Assert.Contains("22 folded, 0 left in place", stdout);
+        Assert.Contains("stage1.block0.bn1", stdout);
+    }
+}

@@ -134,11 +134,13 @@ public class GraphEditTests
     [Fact]
     public void ResNet18ImportsWithShapesAndValidates()
     {
-        var g = TestModels.ResNet18();
+        var g = OnnxModel.Load(TestModels.ResNet18Path);
         g.Validate();
         Assert.Equal(74, g.Nodes.Count);
         Assert.Equal([1L, 3, 224, 224], g.Inputs[0].ConcreteShape());
         Assert.Equal([1L, 512, 1, 1], g.Outputs[0].ConcreteShape());
+        g.MakeBatchDynamic();
+        Assert.Equal("N", g.Inputs[0].Shape![0].Symbol);
         var conv = g.FindNode("stage1.block0.conv1")!;
         Assert.Equal("Convolution257", conv.Name);
         Assert.Equal([64L, 64, 3, 3], conv.ConstantInput(1)!.Shape);

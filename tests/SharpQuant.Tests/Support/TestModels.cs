@@ -11,7 +11,12 @@ public static class TestModels
     public static string ResNet18Path => DefaultModels.ResNet18Path;
 
     /// <summary>A fresh ResNet18 graph (callers may edit it).</summary>
-    public static Graph ResNet18() => OnnxModel.Load(ResNet18Bytes.Value, DefaultModels.ResNet18Path);
+    public static Graph ResNet18()
+    {
+        var graph = OnnxModel.Load(ResNet18Bytes.Value, DefaultModels.ResNet18Path);
+        graph.MakeBatchDynamic();
+        return graph;
+    }
 
     public static Graph Ppocr()
     {

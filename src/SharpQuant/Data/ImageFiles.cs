@@ -1,0 +1,99 @@
+using SkiaSharp;
+
+namespace SharpQuant.Data;
+
+/// <summary>An image decoded to 8-bit RGB, row-major, three bytes per pixel.</summary>
+public sealed record RgbImage(int Width, int Height, byte[] Pixels, string Source);
+
+/// <summary>Decodes JPEG, PNG, BMP and WebP files with SkiaSharp and resizes them.</summary>
+public static class ImageFiles
+{
+    public static readonly IReadOnlyList<string> Extensions = [".jpg", ".jpeg", ".png", ".bmp", ".webp"];
+
+    /// <summary>The image files of a folder, sorted by name so every run sees the same order.</summary>
+    public static IReadOnlyList<string> List(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new SharpQuantException($"image folder '{folder}' does not exist");
+        }
+        return Directory.EnumerateFiles(folder)
+            .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    public static RgbImage Decode(string path)
+    {
+        using var bitmap = SKBitmap.Decode(path)
+            ?? throw new SharpQuantException($"'{path}' is not an image SharpQuant can decode (JPEG, PNG, BMP, WebP)");
+        return ToRgb(bitmap, path);
+    }
+
+    /// <summary>Resizes with bilinear filtering (mipmaps when shrinking a lot, so small crops are not aliased).</summary>
+    public static RgbImage Resize(RgbImage image, int width, int height)
+    {
+        using var source = FromRgb(image);
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var resized = source.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
+            ?? throw new SharpQuantException($"cannot resize '{image.Source}' to {width}×{height}");
+        return ToRgb(resized, image.Source);
+    }
+
+    public static RgbImage Crop(RgbImage image, int left, int top, int width, int height)
+    {
+        if (left < 0 || top < 0 || left + width > image.Width || top + height > image.Height)
+        {
+            throw new ArgumentOutOfRangeException(nameof(left), $"crop {width}×{height} at ({left}, {top}) leaves the {image.Width}×{image.Height} image");
+        }
+        var pixels = new byte[width * height * 3];
+        for (var y = 0; y < height; y++)
+        {
+            Array.Copy(image.Pixels, ((top + y) * image.Width + left) * 3, pixels, y * width * 3, width * 3);
+        }
+        return image with { Width = width, Height = height, Pixels = pixels };
+    }
+
+    public static RgbImage FlipHorizontal(RgbImage image)
+    {
+        var pixels = new byte[image.Pixels.Length];
+        for (var y = 0; y < image.Height; y++)
+        {
+            for (var x = 0; x < image.Width; x++)
+            {
+                Array.Copy(image.Pixels, (y * image.Width + x) * 3, pixels, (y * image.Width + image.Width - 1 - x) * 3, 3);
+            }
+        }
+        return image with { Pixels = pixels };
+    }
+
+    private static RgbImage ToRgb(SKBitmap bitmap, string source)
+    {
+        using var rgba = bitmap.ColorType == SKColorType.Rgba8888 && bitmap.AlphaType != SKAlphaType.Premul
+            ? bitmap.Copy()
+            : bitmap.Copy(SKColorType.Rgba8888);
+        var bytes = rgba.GetPixelSpan();
+        var pixels = new byte[rgba.Width * rgba.Height * 3];
+        for (int i = 0, j = 0; j < pixels.Length; i += 4, j += 3)
+        {
+            pixels[j] = bytes[i];
+            pixels[j + 1] = bytes[i + 1];
+            pixels[j + 2] = bytes[i + 2];
+        }
+        return new RgbImage(rgba.Width, rgba.Height, pixels, source);
+    }
+
+    private static SKBitmap FromRgb(RgbImage image)
+    {
+        var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        var bytes = bitmap.GetPixelSpan();
+        for (int i = 0, j = 0; j < image.Pixels.Length; i += 4, j += 3)
+        {
+            bytes[i] = image.Pixels[j];
+            bytes[i + 1] = image.Pixels[j + 1];
+            bytes[i + 2] = image.Pixels[j + 2];
+            bytes[i + 3] = 255;
+        }
+        return bitmap;
+    }
+}

@@ -1,0 +1,105 @@
+using SharpQuant.Models;
+using SharpQuant.Onnx;
+using SharpQuant.Runtime;
+
+namespace SharpQuant.Data;
+
+/// <summary>Turns decoded images into the input tensor a model expects.</summary>
+public abstract class ImagePreset
+{
+    public abstract string Name { get; }
+
+    /// <summary>One image as a [1, C, H, W] tensor.</summary>
+    public abstract Tensor ToTensor(RgbImage image);
+
+    /// <summary>Stacks several [1, C, H, W] tensors into one batch.</summary>
+    public static Tensor Batch(IReadOnlyList<Tensor> images)
+    {
+        var shape = images[0].Shape.ToArray();
+        var per = images[0].ElementCount;
+        var data = new float[per * images.Count];
+        for (var i = 0; i < images.Count; i++)
+        {
+            images[i].Floats.CopyTo(data.AsSpan((int)(i * per)));
+        }
+        shape[0] = images.Count;
+        return Tensor.FromFloats(data, shape);
+    }
+
+    /// <summary>Resizes the shorter side to <paramref name="shorter"/> and crops the centre square of <paramref name="crop"/> pixels.</summary>
+    public static RgbImage ResizeAndCenterCrop(RgbImage image, int shorter, int crop)
+    {
+        var scale = (double)shorter / Math.Min(image.Width, image.Height);
+        var w = Math.Max(crop, (int)Math.Round(image.Width * scale));
+        var h = Math.Max(crop, (int)Math.Round(image.Height * scale));
+        var resized = ImageFiles.Resize(image, w, h);
+        return ImageFiles.Crop(resized, (w - crop) / 2, (h - crop) / 2, crop, crop);
+    }
+}
+
+/// <summary>
+/// The default ResNet18's preprocessing: shorter side 256, centre crop 224, 0–255 RGB pixels, then the shipped
+/// ResNetPreprocess.onnx (RGB → BGR and subtraction of a 224×224 mean image), run in ONNX Runtime.
+/// </summary>
+public sealed class ResNet18Preset : ImagePreset, IDisposable
+{
+    private readonly GraphExecutor _preprocess = new(OnnxModel.Load(DefaultModels.ResNet18PreprocessPath));
+
+    public override string Name => "resnet18";
+
+    public override Tensor ToTensor(RgbImage image)
+    {
+        var crop = ResizeAndCenterCrop(image, 256, 224);
+        return _preprocess.Run(RgbPlanes(crop));
+    }
+
+    /// <summary>[1, 3, H, W] RGB planes with 0–255 values.</summary>
+    public static Tensor RgbPlanes(RgbImage image)
+    {
+        var plane = image.Width * image.Height;
+        var data = new float[3 * plane];
+        for (var p = 0; p < plane; p++)
+        {
+            data[p] = image.Pixels[p * 3];
+            data[plane + p] = image.Pixels[p * 3 + 1];
+            data[2 * plane + p] = image.Pixels[p * 3 + 2];
+        }
+        return Tensor.FromFloats(data, 1, 3, image.Height, image.Width);
+    }
+
+    public void Dispose() => _preprocess.Dispose();
+}
+
+/// <summary>
+/// PaddleOCR's text-line orientation classifier: height 48 keeping the aspect ratio (width capped at 192),
+/// padded on the right with zeros to 192, BGR, value = (pixel/255 − 0.5)/0.5.
+/// </summary>
+public sealed class PpocrClsPreset : ImagePreset
+{
+    public const int Height = 48;
+    public const int Width = 192;
+
+    public override string Name => "ppocr-cls";
+
+    public override Tensor ToTensor(RgbImage image)
+    {
+        var w = Math.Min(Width, Math.Max(1, (int)Math.Ceiling(Height * (double)image.Width / image.Height)));
+        var resized = ImageFiles.Resize(image, w, Height);
+        var plane = Height * Width;
+        var data = new float[3 * plane];
+        for (var y = 0; y < Height; y++)
+        {
+            for (var x = 0; x < w; x++)
+            {
+                var src = (y * w + x) * 3;
+                var dst = y * Width + x;
+                for (var c = 0; c < 3; c++)
+                {
+                    // BGR order: plane 0 takes the blue byte.
+                    data[c * plane + dst] = (resized.Pixels[src + 2 - c] / 255f - 0.5f) / 0.5f;
+                }
+            }
+        }
+        return Tensor.FromFloats(data, 1, 3, Height, Width);
+    }
+}

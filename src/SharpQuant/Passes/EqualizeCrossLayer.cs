@@ -1,0 +1,239 @@
+using System.Diagnostics;
+
+namespace SharpQuant.Passes;
+
+public sealed record EqualizationOptions
+{
+    public RangeMode Ranges { get; init; } = RangeMode.MaxAbs;
+
+    /// <summary>Stop when the summed Frobenius norm of the weight changes in a sweep is below this (PyTorch's default).</summary>
+    public double Threshold { get; init; } = 1e-4;
+
+    public int MaxSweeps { get; init; } = 100;
+    public Relu6Mode Relu6 { get; init; } = Relu6Mode.Skip;
+}
+
+/// <summary>The spread of a layer's per-output-channel weight ranges (largest over smallest), before and after.</summary>
+public sealed record LayerSpread(string Layer, double Before, double After);
+
+public sealed record SetEqualization(EqualizationSet Set, IReadOnlyList<LayerSpread> Spreads);
+
+public sealed record EqualizeReport(
+    EqualizationSetsReport Discovery,
+    IReadOnlyList<SetEqualization> Sets,
+    int Sweeps,
+    double FinalChange,
+    bool Converged,
+    TimeSpan Elapsed,
+    IReadOnlyList<string> ModelChanges);
+
+/// <summary>
+/// Cross-layer equalization (Nagel et al. 2019). For a pair, s_c = √(r1_c / r2_c): row c of W1 and b1 are divided
+/// by s_c and input channel c of W2 multiplied by it. For a depthwise triple the cube-root scaling leaves the three
+/// ranges equal. Sweeps over all sets repeat until the summed norm of the weight changes in a sweep falls below the
+/// threshold (PyTorch's convergence test). A zero, NaN or infinite range leaves its channel unscaled.
+/// </summary>
+public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : GraphPass<EqualizeReport>
+{
+    /// <summary>PyTorch's _equalize adds this to the second layer's ranges in max−min mode.</summary>
+    private const double MaxMinRangeEpsilon = 1e-9;
+
+    private readonly EqualizationOptions _options = options ?? new EqualizationOptions();
+
+    public override string Name => "equalize-cross-layer";
+
+    protected override EqualizeReport Apply(Graph graph)
+    {
+        var clock = Stopwatch.StartNew();
+        var discovery = EqualizationSetFinder.Find(graph, _options.Relu6);
+        var changes = new List<string>();
+        var work = discovery.Sets.Select(s => PrepareSet(graph, s, changes)).ToList();
+        var before = work.Select(w => w.Layers.Select(l => Spread(l.OutputRanges(RangeMode.MaxAbs))).ToArray()).ToList();
+
+        var sweeps = 0;
+        double change = 0;
+        var converged = work.Count == 0;
+        while (!converged && sweeps < _options.MaxSweeps)
+        {
+            change = work.Sum(EqualizeOnce);
+            sweeps++;
+            converged = change < _options.Threshold;
+        }
+
+        var results = work.Select((w, i) => new SetEqualization(
+            w.Set,
+            w.Layers.Select((l, j) => new LayerSpread(l.Node.ModuleName, before[i][j], Spread(l.OutputRanges(RangeMode.MaxAbs)))).ToArray())).ToList();
+        return new EqualizeReport(discovery, results, sweeps, change, converged, clock.Elapsed, changes);
+    }
+
+    /// <summary>Largest over smallest positive channel range; 1 for a layer with fewer than two usable channels.</summary>
+    public static double Spread(IReadOnlyList<double> ranges)
+    {
+        var usable = ranges.Where(r => r > 0 && double.IsFinite(r)).ToList();
+        return usable.Count < 2 ? 1 : usable.Max() / usable.Min();
+    }
+
+    private sealed record WorkSet(EqualizationSet Set, IReadOnlyList<LinearLayer> Layers, IReadOnlyList<WorkLink> Links);
+
+    /// <summary>A link with the per-channel clip bounds (exact ReLU6) that follow the first layer's scale.</summary>
+    private sealed record WorkLink(int Repeat, IReadOnlyList<Value> Bounds);
+
+    private WorkSet PrepareSet(Graph graph, EqualizationSet set, List<string> changes)
+    {
+        var layers = set.Layers.Select(LinearLayer.Create).ToList();
+        var links = new List<WorkLink>();
+        for (var i = 0; i < set.Links.Count; i++)
+        {
+            var bounds = new List<Value>();
+            foreach (var clip in set.Links[i].Between.Where(n => n.OpType == "Clip").ToList())
+            {
+                var (min, max) = EqualizationSetFinder.ClipBounds(clip);
+                if (min == 0 && float.IsPositiveInfinity(max))
+                {
+                    continue;
+                }
+                bounds.AddRange(RewriteRelu6(graph, clip, max, layers[i], changes));
+            }
+            links.Add(new WorkLink(set.Links[i].Repeat, bounds));
+        }
+        return new WorkSet(set, layers, links);
+    }
+
+    private IEnumerable<Value> RewriteRelu6(Graph graph, Node clip, float max, LinearLayer feeding, List<string> changes)
+    {
+        var relu = graph.AddNode("Relu", [clip.Input(0)], moduleName: clip.ModuleName + ".relu", after: clip);
+        relu.Output.ElementType = clip.Output.ElementType;
+        relu.Output.Shape = clip.Output.Shape;
+        if (_options.Relu6 == Relu6Mode.Replace)
+        {
+            graph.ReplaceAllUsesWith(clip.Output, relu.Output);
+            graph.RemoveNode(clip);
+            changes.Add($"replaced Clip(0, {max}) '{clip.ModuleName}' by Relu: the float model changes where activations exceed {max}");
+            yield break;
+        }
+        // Exact: min(relu(x), bound_c) with a per-channel bound that equalization rescales along with channel c.
+        var rank = feeding.Node.OpType is "Conv" or "ConvTranspose" ? feeding.Weight.Rank : 2;
+        var shape = new long[rank - 1];
+        Array.Fill(shape, 1L);
+        shape[0] = feeding.OutChannels;
+        var bound = graph.AddConstant(clip.ModuleName + ".bound", Tensor.FromFloats(Enumerable.Repeat(max, feeding.OutChannels).ToArray(), shape));
+        var min = graph.AddNode("Min", [relu.Output, bound], moduleName: clip.ModuleName + ".min", after: relu);
+        min.Output.ElementType = clip.Output.ElementType;
+        min.Output.Shape = clip.Output.Shape;
+        graph.ReplaceAllUsesWith(clip.Output, min.Output);
+        graph.RemoveNode(clip);
+        changes.Add($"rewrote Clip(0, {max}) '{clip.ModuleName}' as Relu and a per-channel Min (exact)");
+        yield return bound;
+    }
+
+    /// <summary>One equalization step on one set; returns the Frobenius norm of the weight change.</summary>
+    private double EqualizeOnce(WorkSet set) =>
+        set.Layers.Count == 3 ? EqualizeTriple(set) : EqualizePair(set.Layers[0], set.Layers[1], set.Links[0]);
+
+    private double EqualizePair(LinearLayer first, LinearLayer second, WorkLink link)
+    {
+        var r1 = first.OutputRanges(_options.Ranges);
+        var r2 = Grouped(second.InputRanges(_options.Ranges), link.Repeat);
+        var scale = new double[r1.Length];
+        for (var c = 0; c < scale.Length; c++)
+        {
+            var denominator = _options.Ranges == RangeMode.MaxMin ? r2[c] + MaxMinRangeEpsilon : r2[c];
+            scale[c] = SafeFactor(Math.Sqrt(r1[c] / denominator));
+        }
+        return ScaleBetween(first, second, link, scale);
+    }
+
+    private double EqualizeTriple(WorkSet set)
+    {
+        var (l1, dw, l3) = (set.Layers[0], set.Layers[1], set.Layers[2]);
+        var r1 = l1.OutputRanges(_options.Ranges);
+        var r2 = dw.OutputRanges(_options.Ranges);
+        var r3 = Grouped(l3.InputRanges(_options.Ranges), set.Links[1].Repeat);
+        var s1 = new double[r1.Length];
+        var s2 = new double[r1.Length];
+        for (var c = 0; c < r1.Length; c++)
+        {
+            // All three ranges become t = ∛(r1·r2·r3): r1/s1 = r2·s1/s2 = r3·s2 = t.
+            var t = Math.Cbrt(r1[c] * r2[c] * r3[c]);
+            s1[c] = SafeFactor(r1[c] / t);
+            s2[c] = SafeFactor(t / r3[c]);
+            if (s1[c] == 1 || s2[c] == 1)
+            {
+                s1[c] = s2[c] = 1;
+            }
+        }
+        return ScaleBetween(l1, dw, set.Links[0], s1) + ScaleBetween(dw, l3, set.Links[1], s2);
+    }
+
+    /// <summary>Divides the outputs of <paramref name="first"/> by s and multiplies the matching inputs of <paramref name="second"/> by s.</summary>
+    private static double ScaleBetween(LinearLayer first, LinearLayer second, WorkLink link, double[] scale)
+    {
+        var norms1 = first.OutputSquaredNorms();
+        var norms2 = Grouped(second.InputSquaredNorms(), link.Repeat, sum: true);
+        double change1 = 0, change2 = 0;
+        for (var c = 0; c < scale.Length; c++)
+        {
+            change1 += Math.Pow(1 / scale[c] - 1, 2) * norms1[c];
+            change2 += Math.Pow(scale[c] - 1, 2) * norms2[c];
+        }
+        var inverse = scale.Select(s => 1 / s).ToArray();
+        first.ScaleOutputChannels(inverse);
+        if (BatchNormStats.Of(first.Node) is { } stats)
+        {
+            first.Node.Metadata[BatchNormStats.MetadataKey] = stats.ScaledBy(inverse);
+        }
+        second.ScaleInputChannels(Expand(scale, link.Repeat));
+        foreach (var bound in link.Bounds)
+        {
+            var b = bound.ConstantValue!.ToArray<float>();
+            for (var c = 0; c < b.Length; c++)
+            {
+                b[c] = (float)(b[c] * inverse[c]);
+            }
+            bound.Owner.SetConstantValue(bound, Tensor.FromFloats(b, bound.ConstantValue.Shape.ToArray()));
+        }
+        return Math.Sqrt(change1) + Math.Sqrt(change2);
+    }
+
+    private static double SafeFactor(double s) => double.IsFinite(s) && s > 0 ? s : 1;
+
+    /// <summary>Combines the ranges of the <paramref name="repeat"/> inputs that one channel feeds (max, or sum for norms).</summary>
+    private static double[] Grouped(double[] values, int repeat, bool sum = false)
+    {
+        if (repeat == 1)
+        {
+            return values;
+        }
+        var grouped = new double[values.Length / repeat];
+        for (var c = 0; c < grouped.Length; c++)
+        {
+            var slice = values.AsSpan(c * repeat, repeat);
+            grouped[c] = sum ? SumOf(slice) : MaxOf(slice);
+        }
+        return grouped;
+    }
+
+    private static double SumOf(ReadOnlySpan<double> values)
+    {
+        double total = 0;
+        foreach (var v in values)
+        {
+            total += v;
+        }
+        return total;
+    }
+
+    private static double MaxOf(ReadOnlySpan<double> values)
+    {
+        var max = double.NegativeInfinity;
+        foreach (var v in values)
+        {
+            // NaN propagates so the channel is left alone.
+            max = double.IsNaN(v) ? v : double.IsNaN(max) ? max : Math.Max(max, v);
+        }
+        return max;
+    }
+
+    private static double[] Expand(double[] perChannel, int repeat) =>
+        repeat == 1 ? perChannel : perChannel.SelectMany(v => Enumerable.Repeat(v, repeat)).ToArray();
+}
