@@ -271,6 +271,14 @@ public sealed partial class Graph
     private static bool HasSideEffects(Node node) =>
         node.Attributes.Values.Any(a => a.Kind is AttributeKind.Graph or AttributeKind.Graphs);
 
+    /// <summary>Moves <paramref name="node"/> to just before <paramref name="anchor"/> in the node order.</summary>
+    public void MoveBefore(Node node, Node anchor)
+    {
+        _nodes.Remove(node);
+        _nodes.Insert(_nodes.IndexOf(anchor), node);
+        Touch();
+    }
+
     /// <summary>Moves <paramref name="node"/> to just after <paramref name="anchor"/> in the node order.</summary>
     public void MoveAfter(Node node, Node anchor)
     {

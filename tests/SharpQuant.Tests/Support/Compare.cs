@@ -21,7 +21,31 @@ public static class Compare
     {
         Assert.Equal(expected.ElementType, actual.ElementType);
         Assert.Equal(expected.Shape, actual.Shape);
-        Assert.True(expected.Bytes.SequenceEqual(actual.Bytes), "tensors differ");
+        if (!expected.Bytes.SequenceEqual(actual.Bytes))
+        {
+            var e = expected.ElementType == ElementType.Float ? expected.ToArray<float>() : null;
+            var a = actual.ElementType == ElementType.Float ? actual.ToArray<float>() : null;
+            var i = e is null ? -1 : Enumerable.Range(0, e.Length).First(k => BitConverter.SingleToInt32Bits(e[k]) != BitConverter.SingleToInt32Bits(a![k]));
+            Assert.Fail(i < 0 ? "tensors differ" : $"tensors differ first at element {i}: expected {e![i]:R}, actual {a![i]:R}");
+        }
+    }
+
+    /// <summary>
+    /// Every element equal as a float value (== in IEEE terms, so +0 equals −0: ONNX Runtime may skip adding a zero
+    /// point of 0 and leave the sign of a zero result unchanged).
+    /// </summary>
+    public static void ExactlyEqual(Tensor actual, Tensor expected)
+    {
+        Assert.Equal(expected.Shape, actual.Shape);
+        var e = expected.Floats;
+        var a = actual.Floats;
+        for (var i = 0; i < e.Length; i++)
+        {
+            if (a[i] != e[i])
+            {
+                Assert.Fail($"element {i}: expected {e[i]:R}, actual {a[i]:R}");
+            }
+        }
     }
 
     /// <summary>Deterministic pseudo-random floats in [lo, hi).</summary>

@@ -1,0 +1,73 @@
+namespace SharpQuant.Quantization;
+
+/// <summary>
+/// Rewrites FakeQuant nodes into standard ONNX so ONNX Runtime can run the simulation at any bit width:
+/// x̂ = (Clip(Round(x / s) + z, qmin, qmax) − z) · s with Div, Round, Add, Clip, Sub and Mul (Round is
+/// half-to-even in ONNX, as in the formulas). A disabled FakeQuant becomes the identity. Per-channel scale and
+/// zero point are reshaped to broadcast along their axis. The opset is raised to 13 where needed (Round and
+/// Clip with tensor bounds need 11).
+/// </summary>
+public static class FakeQuantLowering
+{
+    public const long MinimumOpset = 13;
+
+    public static Graph Lower(Graph graph)
+    {
+        var fakeQuants = graph.Nodes.Where(FakeQuantOp.Is).ToList();
+        if (fakeQuants.Count == 0)
+        {
+            return graph;
+        }
+        var lowered = graph.Clone();
+        Passes.OpsetUpgrade.RaiseTo(lowered, MinimumOpset);
+        foreach (var fq in lowered.Nodes.Where(FakeQuantOp.Is).ToList())
+        {
+            LowerOne(lowered, fq);
+        }
+        lowered.RemoveUnused();
+        return lowered;
+    }
+
+    private static void LowerOne(Graph graph, Node fq)
+    {
+        var x = fq.Input(0);
+        if (!FakeQuantOp.IsEnabled(fq))
+        {
+            FakeQuantOp.Bypass(graph, fq);
+            return;
+        }
+        var p = FakeQuantOp.Read(fq);
+        var name = fq.ModuleName;
+        var shape = BroadcastShape(x, fq, p);
+        var scale = graph.AddConstant(name + ".s", Tensor.FromFloats(p.Scale, shape));
+        var zero = graph.AddConstant(name + ".z", Tensor.FromFloats(p.ZeroPoint.Select(z => (float)z).ToArray(), shape));
+        var qmin = graph.AddConstant(name + ".qmin", Tensor.Scalar(p.QMin));
+        var qmax = graph.AddConstant(name + ".qmax", Tensor.Scalar(p.QMax));
+        var div = graph.AddNode("Div", [x, scale], moduleName: name + ".div", after: fq);
+        var round = graph.AddNode("Round", [div.Output], moduleName: name + ".round", after: div);
+        var add = graph.AddNode("Add", [round.Output, zero], moduleName: name + ".add_zp", after: round);
+        var clip = graph.AddNode("Clip", [add.Output, qmin, qmax], moduleName: name + ".clip", after: add);
+        var sub = graph.AddNode("Sub", [clip.Output, zero], moduleName: name + ".sub_zp", after: clip);
+        var mul = graph.AddNode("Mul", [sub.Output, scale], moduleName: name + ".mul", after: sub);
+        foreach (var n in new[] { div, round, add, clip, sub, mul })
+        {
+            n.Output.ElementType = ElementType.Float;
+        }
+        graph.ReplaceAllUsesWith(fq.Output, mul.Output);
+        graph.RemoveNode(fq);
+    }
+
+    private static long[] BroadcastShape(Value x, Node fq, QParams p)
+    {
+        if (!p.IsPerChannel)
+        {
+            return [p.Count];
+        }
+        var rank = x.Shape?.Count ?? x.ConstantValue?.Rank
+            ?? throw new SharpQuantException($"per-channel quantizer '{fq.ModuleName}' needs the rank of its input");
+        var axis = p.Axis!.Value < 0 ? p.Axis.Value + rank : p.Axis.Value;
+        var shape = Enumerable.Repeat(1L, rank - axis).ToArray();
+        shape[0] = p.Count;
+        return shape;
+    }
+}

@@ -1,0 +1,260 @@
+using System.Text.RegularExpressions;
+using SharpQuant.Passes;
+using SharpQuant.Runtime;
+
+namespace SharpQuant.Quantization;
+
+/// <summary>Progress of a calibration: batches done out of the total when known.</summary>
+public readonly record struct CalibrationProgress(int Batches, int? Total, long Images);
+
+/// <summary>
+/// A graph with FakeQuant nodes at weights and activations, and the quantizers that drive them.
+/// Weights: the weight input of every mapped Conv, ConvTranspose, Gemm and MatMul. Activations: the model
+/// inputs, and the output of every linear layer and of every Add of two computed tensors, each taken after the
+/// activation that follows it (ReLU, ReLU6, LeakyReLU): never between a conv and its ReLU. Any input of a
+/// quantized op that is not yet quantized (for example after a MaxPool) also gets one, so that a QDQ export
+/// has a quantized value in front of every integer op.
+/// </summary>
+public sealed class QuantSim
+{
+    private readonly List<Quantizer> _quantizers = [];
+
+    private QuantSim(Graph graph)
+    {
+        Graph = graph;
+    }
+
+    public Graph Graph { get; }
+    public IReadOnlyList<Quantizer> Quantizers => _quantizers;
+
+    public Quantizer this[string name] =>
+        _quantizers.FirstOrDefault(q => q.Name == name) ?? throw new KeyNotFoundException($"no quantizer named '{name}'");
+
+    /// <summary>Inserts FakeQuant nodes into a copy of <paramref name="graph"/> as <paramref name="mapping"/> says.</summary>
+    public static QuantSim Prepare(Graph graph, QConfigMapping mapping)
+    {
+        graph.Validate();
+        var sim = new QuantSim(graph.Clone());
+        sim.InsertWeightQuantizers(mapping);
+        sim.InsertActivationQuantizers(mapping);
+        sim.Graph.Validate();
+        foreach (var q in sim._quantizers.Where(q => q.Kind == QuantizerKind.Weight))
+        {
+            // Weights are constants: observe them now, so the simulation is ready without data for weight-only use.
+            q.Observe(q.Input.ConstantValue!);
+            q.UpdateQParams();
+        }
+        return sim;
+    }
+
+    /// <summary>A linear layer with a constant weight, possibly already behind its weight FakeQuant.</summary>
+    private static bool IsQuantizedLayer(Node node) =>
+        LinearLayer.IsLinearOp(node)
+        && (node.ConstantInput(1) is not null || node.InputOrNull(1)?.Producer is { } p && FakeQuantOp.Is(p) && p.Input(0).IsConstant);
+
+    private static bool IsQuantizedAdd(Node node) =>
+        node.OpType == "Add" && node.Inputs.Count == 2 && node.Inputs.All(i => i is { IsConstant: false });
+
+    private void InsertWeightQuantizers(QConfigMapping mapping)
+    {
+        foreach (var node in Graph.Nodes.Where(IsQuantizedLayer).ToList())
+        {
+            if (mapping.Resolve(node)?.Weight is not { } spec)
+            {
+                continue;
+            }
+            spec = spec.Validated();
+            var weight = node.Input(1);
+            var axis = spec.Axis is null ? (int?)null : WeightChannelAxis(node);
+            spec = spec with { Axis = axis };
+            var channels = axis is { } a ? (int)weight.ConstantValue!.Shape[a] : 1;
+            var name = node.ModuleName + ".weight_fake_quant";
+            var fq = FakeQuantOp.Insert(Graph, weight, InitialQParams(spec, channels), name, after: null);
+            // A FakeQuant of a constant must come before its reader; placing it first keeps the order topological.
+            Graph.MoveBefore(fq, node);
+            node.SetInput(1, fq.Output);
+            _quantizers.Add(new Quantizer(name, QuantizerKind.Weight, spec, fq, node.ModuleName));
+        }
+    }
+
+    /// <summary>The output-channel axis of a weight: 0 for Conv and Gemm with transB, 1 for ConvTranspose, MatMul and plain Gemm.</summary>
+    public static int WeightChannelAxis(Node node) => node.OpType switch
+    {
+        "ConvTranspose" or "MatMul" => 1,
+        "Gemm" => node.GetInt("transB", 0) == 1 ? 0 : 1,
+        _ => 0,
+    };
+
+    private static QParams InitialQParams(QuantSpec spec, int channels)
+    {
+        var scale = spec.InitialScale is { } s ? Expand(s, channels) : Enumerable.Repeat(1f, channels).ToArray();
+        var zero = spec.InitialZeroPoint is { } z ? Expand(z, channels) : Enumerable.Repeat(spec.Signed || spec.Scheme != QuantScheme.Symmetric ? 0 : (spec.QMin + spec.QMax + 1) / 2, channels).ToArray();
+        return new QParams(scale, zero, spec.Axis, spec.QMin, spec.QMax);
+    }
+
+    private static T[] Expand<T>(T[] values, int count) =>
+        values.Length == count ? values.ToArray()
+        : values.Length == 1 ? Enumerable.Repeat(values[0], count).ToArray()
+        : throw new SharpQuantException($"an initial quantization parameter has {values.Length} values for {count} channels");
+
+    private void InsertActivationQuantizers(QConfigMapping mapping)
+    {
+        var quantized = new HashSet<Value>(ReferenceEqualityComparer.Instance);
+        // 1. The end of each unit: a linear layer or a two-input Add, with the activations that follow it.
+        foreach (var node in Graph.Nodes.Where(n => IsQuantizedLayer(n) || IsQuantizedAdd(n)).ToList())
+        {
+            if (mapping.Resolve(node)?.Activation is not { } spec)
+            {
+                continue;
+            }
+            var end = UnitEnd(node);
+            if (quantized.Contains(end.Output))
+            {
+                continue;
+            }
+            AddActivationQuantizer(end.Output, end, spec, end.ModuleName);
+            quantized.Add(end.Output);
+        }
+        // 2. Every data input of a quantized op (model inputs, pooled or reshaped tensors) that is still float.
+        foreach (var node in Graph.Nodes.Where(n => IsQuantizedLayer(n) || IsQuantizedAdd(n)).ToList())
+        {
+            if (mapping.Resolve(node)?.Activation is not { } spec)
+            {
+                continue;
+            }
+            var input = node.Input(0);
+            var inputs = IsQuantizedAdd(node) ? node.Inputs.Select(i => i!).ToList() : [input];
+            foreach (var value in inputs)
+            {
+                if (value.Producer is { } p && FakeQuantOp.Is(p) || quantized.Contains(value))
+                {
+                    continue;
+                }
+                var after = value.Producer;
+                AddActivationQuantizer(value, after, spec, after?.ModuleName ?? value.Name);
+                quantized.Add(value);
+            }
+        }
+    }
+
+    private void AddActivationQuantizer(Value value, Node? after, QuantSpec spec, string target)
+    {
+        spec = spec.Validated() with { Axis = null };
+        var name = target + ".activation_fake_quant";
+        var readers = value.Uses.ToArray();
+        var fq = FakeQuantOp.Insert(Graph, value, InitialQParams(spec, 1), name, after);
+        if (after is null)
+        {
+            Graph.MoveBefore(fq, Graph.Nodes[0]);
+        }
+        foreach (var use in readers)
+        {
+            use.Node.SetInput(use.InputIndex, fq.Output);
+        }
+        // A graph output keeps its float value and its name: only the readers inside the graph see the quantized one.
+        var quantizer = new Quantizer(name, QuantizerKind.Activation, spec, fq, target);
+        // Activations start as observers only (PyTorch's prepare): fake quantization comes on after calibration,
+        // unless the spec brings its own initial scale (the learnable presets).
+        quantizer.FakeQuantEnabled = spec.InitialScale is not null;
+        _quantizers.Add(quantizer);
+    }
+
+    /// <summary>The last node of a unit: follows single-reader activations after a layer or Add.</summary>
+    private static Node UnitEnd(Node node)
+    {
+        var end = node;
+        while (end.Output.Uses.Count == 1 && !end.Output.IsGraphOutput && end.Output.Uses[0].Node is { } next && IsFusedActivation(next))
+        {
+            end = next;
+        }
+        return end;
+    }
+
+    private static bool IsFusedActivation(Node node) =>
+        node.OpType is "Relu" or "LeakyRelu" || node.OpType == "Clip" && EqualizationSetFinder.ClipBounds(node).Min == 0;
+
+    /// <summary>An executor that runs the simulation (FakeQuant lowered to elementwise ONNX ops).</summary>
+    public GraphExecutor CreateExecutor(ExecutorOptions? options = null) => new(Graph, options, FakeQuantLowering.Lower);
+
+    /// <summary>
+    /// Runs the batches with every observing activation quantizer's input tapped (one ONNX Runtime run per batch),
+    /// feeds the observers, then sets scale and zero point, turns observation off and fake quantization on.
+    /// Weights were observed at <see cref="Prepare"/>.
+    /// </summary>
+    public void Calibrate(IEnumerable<Tensor> batches, IProgress<CalibrationProgress>? progress = null, ExecutorOptions? options = null, int? totalBatches = null)
+    {
+        var observing = _quantizers.Where(q => q.Kind == QuantizerKind.Activation && q.ObserverEnabled).ToList();
+        if (observing.Count > 0)
+        {
+            using var executor = CreateExecutor(options);
+            var taps = observing.Select(q => q.Input.Name).Distinct().ToArray();
+            var count = 0;
+            long images = 0;
+            foreach (var batch in batches)
+            {
+                var result = executor.Run(new Dictionary<string, Tensor> { [Graph.Inputs[0].Name] = batch }, taps);
+                foreach (var q in observing)
+                {
+                    q.Observe(result[q.Input.Name]);
+                }
+                images += batch.Shape[0];
+                count++;
+                progress?.Report(new CalibrationProgress(count, totalBatches, images));
+            }
+            if (count == 0)
+            {
+                throw new SharpQuantException("calibration needs at least one batch");
+            }
+        }
+        foreach (var q in _quantizers.Where(q => q.ObserverEnabled))
+        {
+            q.UpdateQParams();
+            q.ObserverEnabled = false;
+            q.FakeQuantEnabled = true;
+        }
+    }
+
+    /// <summary>The quantizers whose names match a glob (<c>*</c>, <c>?</c>), for bulk toggles.</summary>
+    public IEnumerable<Quantizer> Match(string glob)
+    {
+        var regex = new Regex("^" + Regex.Escape(glob).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$");
+        return _quantizers.Where(q => regex.IsMatch(q.Name));
+    }
+
+    /// <summary>PyTorch's toggle_observer_update for every quantizer matching <paramref name="glob"/>.</summary>
+    public int SetObserver(string glob, bool enabled) => Apply(glob, q => q.ObserverEnabled = enabled);
+
+    /// <summary>PyTorch's toggle_fake_quant: a disabled quantizer is the identity in the lowered graph.</summary>
+    public int SetFakeQuant(string glob, bool enabled) => Apply(glob, q => q.FakeQuantEnabled = enabled);
+
+    /// <summary>PyTorch's enable_param_learning: fake quant on, observer off, parameters learnable.</summary>
+    public int EnableParamLearning(string glob = "*") => Apply(glob, q =>
+    {
+        q.LearningEnabled = true;
+        q.ObserverEnabled = false;
+        q.FakeQuantEnabled = true;
+    });
+
+    /// <summary>PyTorch's enable_static_estimate: observe and fake-quantize, no learning.</summary>
+    public int EnableStaticEstimate(string glob = "*") => Apply(glob, q =>
+    {
+        q.LearningEnabled = false;
+        q.ObserverEnabled = true;
+        q.FakeQuantEnabled = true;
+    });
+
+    /// <summary>PyTorch's enable_static_observation: observe only, fake quantization off, no learning.</summary>
+    public int EnableStaticObservation(string glob = "*") => Apply(glob, q =>
+    {
+        q.LearningEnabled = false;
+        q.ObserverEnabled = true;
+        q.FakeQuantEnabled = false;
+    });
+
+    private int Apply(string glob, Action<Quantizer> action)
+    {
+        var matched = Match(glob).ToList();
+        matched.ForEach(action);
+        return matched.Count;
+    }
+}
