@@ -15,6 +15,7 @@ public static class CliApp
             InspectCommand.Create(context),
             FoldCommand.Create(context),
             EqualizeCommand.Create(context),
+            QuantizeCommand.Create(context),
             DemoCommand.Create(context),
         };
         root.Options.Add(verbose);

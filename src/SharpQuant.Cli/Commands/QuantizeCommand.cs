@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Diagnostics;
+using SharpQuant.Data;
+using SharpQuant.Onnx;
+using SharpQuant.Passes;
+using SharpQuant.Quantization;
+using Spectre.Console;
+
+namespace SharpQuant.Cli.Commands;
+
+/// <summary>
+/// <c>sharpquant quantize [MODEL] --images DIR -o OUT.onnx</c>: fold BatchNorm (and optionally equalize), insert
+/// quantizers, calibrate on the images with a progress bar, and export an int8 QDQ model (8-bit) or, at other
+/// bit widths, the simulation lowered to standard ONNX ops.
+/// </summary>
+public static class QuantizeCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = ModelArgument.Create();
+        var images = new Option<string>("--images") { Description = "Folder of calibration images (JPEG, PNG, BMP, WebP)", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the quantized model", Required = true };
+        var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18 or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
+        preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
+        var weights = new Option<string>("--weights") { Description = "Weight granularity: per-channel or per-tensor", DefaultValueFactory = _ => "per-channel" };
+        weights.AcceptOnlyFromAmong("per-channel", "per-tensor");
+        var wbits = new Option<int>("--wbits") { Description = "Weight bits (2-16; export needs 8 or fewer)", DefaultValueFactory = _ => 8 };
+        var abits = new Option<int>("--abits") { Description = "Activation bits (2-16; an int8 export needs 8)", DefaultValueFactory = _ => 8 };
+        var observer = new Option<string>("--observer") { Description = "Activation observer: minmax, moving-average, percentile, mse or entropy", DefaultValueFactory = _ => "entropy" };
+        observer.AcceptOnlyFromAmong("minmax", "moving-average", "percentile", "mse", "entropy");
+        var equalize = new Option<bool>("--equalize") { Description = "Cross-layer equalization before quantizing" };
+        var format = new Option<string>("--format") { Description = "Integer types: u8s8, u8s8-reduced or s8s8 (default: chosen for this CPU)" };
+        format.AcceptOnlyFromAmong([.. IntegerFormat.All.Select(f => f.Name)]);
+        var batch = new Option<int>("--batch") { Description = "Calibration batch size", DefaultValueFactory = _ => 8 };
+        var printQParams = new Option<bool>("--print-qparams") { Description = "Print every quantizer's scale and zero point" };
+        var command = new Command("quantize", "Calibrate and export an int8 model")
+        {
+            model, images, output, preset, weights, wbits, abits, observer, equalize, format, batch, printQParams,
+        };
+        command.SetAction(parse => context.Runner.Run(parse, () =>
+        {
+            var clock = Stopwatch.StartNew();
+            var path = ModelArgument.Resolve(parse.GetValue(model));
+            var outPath = OutputPath.Check(parse.GetValue(output)!, path);
+            var console = ConsoleOutput.For(context.Out);
+            var (wb, ab) = (parse.GetValue(wbits), parse.GetValue(abits));
+            if (wb is < 2 or > 16 || ab is < 2 or > 16)
+            {
+                throw new UsageException("--wbits and --abits take 2 to 16 bits");
+            }
+            var integerFormat = parse.GetValue(format) is { } f ? IntegerFormat.Parse(f) : IntegerFormat.ForThisCpu();
+            var exportInt8 = wb <= 8 && ab == 8;
+
+            // The image folder is checked before any model work, so a wrong path fails at once.
+            var imagePreset = ImagePresets.Create(parse.GetValue(preset)!);
+            using var presetResources = imagePreset as IDisposable;
+            var data = new ImageBatches(parse.GetValue(images)!, imagePreset, parse.GetValue(batch), includeFlips: true);
+
+            var graph = OnnxModel.Load(path);
+            graph.MakeBatchDynamic();
+            graph = graph.FoldBatchNorm();
+            if (parse.GetValue(equalize))
+            {
+                graph = graph.Equalize(null, out var eq);
+                console.MarkupLine($"equalized {eq.Sets.Count} sets in {eq.Sweeps} sweeps");
+            }
+            var config = new QConfig(
+                new QuantSpec { Bits = ab, Signed = false, Scheme = QuantScheme.Affine, Observer = ParseObserver(parse.GetValue(observer)!) },
+                new QuantSpec { Bits = wb, Signed = true, Scheme = QuantScheme.Symmetric, Axis = parse.GetValue(weights) == "per-channel" ? 0 : null, Observer = ObserverKind.MinMax });
+            if (exportInt8)
+            {
+                // The format sets 8-bit types (7-bit weights when reducing range); narrower weights stay as asked.
+                config = integerFormat.Apply(config);
+                if (wb < 8)
+                {
+                    config = config with { Weight = config.Weight! with { Bits = wb } };
+                }
+            }
+            var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
+
+            Calibrate(console, sim, data);
+            foreach (var skipped in data.Skipped)
+            {
+                context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
+            }
+
+            if (exportInt8)
+            {
+                var report = QdqExport.Save(sim, outPath);
+                console.MarkupLine($"[bold]int8 QDQ model[/]: {report.Weights} weights, {report.Activations} activations, {report.Biases} int32 biases, opset {report.Opset}");
+                console.MarkupLine($"integer format [bold]{integerFormat.Name}[/]: {Markup.Escape(integerFormat.Reason)}");
+                console.MarkupLine($"parameters {report.FloatBytes / 1048576.0:F1} MiB → {report.QuantizedBytes / 1048576.0:F1} MiB ({(double)report.FloatBytes / report.QuantizedBytes:F2}× smaller)");
+            }
+            else
+            {
+                OnnxModel.Save(FakeQuantLowering.Lower(sim.Graph), outPath);
+                console.MarkupLine($"[yellow]w{wb}a{ab} has no int8 ONNX form[/]: wrote the simulation (fake quantization as standard ONNX float ops)");
+            }
+            if (parse.GetValue(printQParams))
+            {
+                foreach (var q in QParamsReport.Of(sim))
+                {
+                    console.WriteLine(QParamsReport.Format(q));
+                }
+            }
+            console.MarkupLine($"calibrated on {data.ExpectedSamples - 2 * data.Skipped.Count} samples ({data.Files.Count - data.Skipped.Count} images and their mirror images); wrote [bold]{Markup.Escape(outPath)}[/] in {clock.Elapsed.TotalSeconds:F1} s");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    internal static ObserverKind ParseObserver(string name) => name switch
+    {
+        "minmax" => ObserverKind.MinMax,
+        "moving-average" => ObserverKind.MovingAverageMinMax,
+        "percentile" => ObserverKind.Percentile,
+        "mse" => ObserverKind.Mse,
+        _ => ObserverKind.Entropy,
+    };
+
+    private static void Calibrate(IAnsiConsole console, QuantSim sim, ImageBatches data)
+    {
+        console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("calibrating", maxValue: data.ExpectedBatches);
+                sim.Calibrate(data.Batches(), new Progress(task), totalBatches: data.ExpectedBatches);
+                task.Value = task.MaxValue;
+            });
+    }
+
+    // Synchronous on purpose: System.Progress<T> would post to the thread pool and report late or out of order.
+    private sealed class Progress(ProgressTask task) : IProgress<CalibrationProgress>
+    {
+        public void Report(CalibrationProgress value) => task.Value = value.Batches;
+    }
+}
