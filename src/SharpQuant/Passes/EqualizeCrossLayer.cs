@@ -132,23 +132,29 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
 
     private double EqualizePair(LinearLayer first, LinearLayer second, WorkLink link)
     {
-        var r1 = first.OutputRanges(_options.Ranges);
-        var r2 = Grouped(second.InputRanges(_options.Ranges), link.Repeat);
+        var stats1 = first.Stats(byOutput: true);
+        var stats2 = second.Stats(byOutput: false);
+        var r1 = stats1.Ranges(_options.Ranges);
+        var r2 = Grouped(stats2.Ranges(_options.Ranges), link.Repeat);
         var scale = new double[r1.Length];
         for (var c = 0; c < scale.Length; c++)
         {
             var denominator = _options.Ranges == RangeMode.MaxMin ? r2[c] + MaxMinRangeEpsilon : r2[c];
             scale[c] = SafeFactor(Math.Sqrt(r1[c] / denominator));
         }
-        return ScaleBetween(first, second, link, scale);
+        return ScaleBetween(first, second, link, scale, stats1.SquaredNorms, stats2.SquaredNorms);
     }
 
     private double EqualizeTriple(WorkSet set)
     {
         var (l1, dw, l3) = (set.Layers[0], set.Layers[1], set.Layers[2]);
-        var r1 = l1.OutputRanges(_options.Ranges);
-        var r2 = dw.OutputRanges(_options.Ranges);
-        var r3 = Grouped(l3.InputRanges(_options.Ranges), set.Links[1].Repeat);
+        var stats1 = l1.Stats(byOutput: true);
+        // A depthwise layer's input channel c is its output channel c: one set of statistics serves both sides.
+        var stats2 = dw.Stats(byOutput: true);
+        var stats3 = l3.Stats(byOutput: false);
+        var r1 = stats1.Ranges(_options.Ranges);
+        var r2 = stats2.Ranges(_options.Ranges);
+        var r3 = Grouped(stats3.Ranges(_options.Ranges), set.Links[1].Repeat);
         var s1 = new double[r1.Length];
         var s2 = new double[r1.Length];
         for (var c = 0; c < r1.Length; c++)
@@ -162,19 +168,24 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
                 s1[c] = s2[c] = 1;
             }
         }
-        return ScaleBetween(l1, dw, set.Links[0], s1) + ScaleBetween(dw, l3, set.Links[1], s2);
+        var change = ScaleBetween(l1, dw, set.Links[0], s1, stats1.SquaredNorms, stats2.SquaredNorms);
+        // The depthwise weights changed in the first step; their norms are read again for the second.
+        return change + ScaleBetween(dw, l3, set.Links[1], s2, dw.Stats(byOutput: true).SquaredNorms, stats3.SquaredNorms);
     }
 
     /// <summary>Divides the outputs of <paramref name="first"/> by s and multiplies the matching inputs of <paramref name="second"/> by s.</summary>
-    private static double ScaleBetween(LinearLayer first, LinearLayer second, WorkLink link, double[] scale)
+    private static double ScaleBetween(LinearLayer first, LinearLayer second, WorkLink link, double[] scale, double[] norms1, double[] inputNorms2)
     {
-        var norms1 = first.OutputSquaredNorms();
-        var norms2 = Grouped(second.InputSquaredNorms(), link.Repeat, sum: true);
+        var norms2 = Grouped(inputNorms2, link.Repeat, sum: true);
         double change1 = 0, change2 = 0;
         for (var c = 0; c < scale.Length; c++)
         {
             change1 += Math.Pow(1 / scale[c] - 1, 2) * norms1[c];
             change2 += Math.Pow(scale[c] - 1, 2) * norms2[c];
+        }
+        if (change1 == 0 && change2 == 0)
+        {
+            return 0;
         }
         var inverse = scale.Select(s => 1 / s).ToArray();
         first.ScaleOutputChannels(inverse);

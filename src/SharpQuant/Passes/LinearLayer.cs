@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace SharpQuant.Passes;
 
 /// <summary>
@@ -126,90 +128,129 @@ public sealed class LinearLayer
     }
 
     /// <summary>Per-output-channel range of the weight.</summary>
-    public double[] OutputRanges(RangeMode mode) => Ranges(mode, byOutput: true);
+    public double[] OutputRanges(RangeMode mode) => Stats(byOutput: true).Ranges(mode);
 
     /// <summary>Per-input-channel range of the weight (over every output and kernel position reading that channel).</summary>
-    public double[] InputRanges(RangeMode mode) => Ranges(mode, byOutput: false);
-
-    private double[] Ranges(RangeMode mode, bool byOutput)
-    {
-        var count = byOutput ? OutChannels : InChannels;
-        var min = new float[count];
-        var max = new float[count];
-        Array.Fill(min, float.PositiveInfinity);
-        Array.Fill(max, float.NegativeInfinity);
-        var data = Weight;
-        ForEachRun((o, c, start, length) =>
-        {
-            var run = data.Floats.Slice(start, length);
-            var k = byOutput ? o : c;
-            for (var i = 0; i < run.Length; i++)
-            {
-                var v = run[i];
-                if (float.IsNaN(v))
-                {
-                    // A NaN makes the whole channel's range unusable; equalization then leaves it alone.
-                    min[k] = float.NaN;
-                    max[k] = float.NaN;
-                    return;
-                }
-                if (v < min[k])
-                {
-                    min[k] = v;
-                }
-                if (v > max[k])
-                {
-                    max[k] = v;
-                }
-            }
-        });
-        var ranges = new double[count];
-        for (var k = 0; k < count; k++)
-        {
-            ranges[k] = mode == RangeMode.MaxAbs ? Math.Max(Math.Abs((double)min[k]), Math.Abs((double)max[k])) : (double)max[k] - min[k];
-        }
-        return ranges;
-    }
+    public double[] InputRanges(RangeMode mode) => Stats(byOutput: false).Ranges(mode);
 
     /// <summary>Per-output-channel sum of squared weights.</summary>
-    public double[] OutputSquaredNorms() => SquaredNorms(byOutput: true);
+    public double[] OutputSquaredNorms() => Stats(byOutput: true).SquaredNorms;
 
     /// <summary>Per-input-channel sum of squared weights.</summary>
-    public double[] InputSquaredNorms() => SquaredNorms(byOutput: false);
+    public double[] InputSquaredNorms() => Stats(byOutput: false).SquaredNorms;
 
-    private double[] SquaredNorms(bool byOutput)
+    /// <summary>Minimum, maximum and sum of squares per channel, in one pass over the weight.</summary>
+    public ChannelStatistics Stats(bool byOutput)
     {
-        var norms = new double[byOutput ? OutChannels : InChannels];
-        var data = Weight;
-        ForEachRun((o, c, start, length) =>
+        var w = Weight.Floats;
+        var rows = RowCount;
+        var rowLength = w.Length / rows;
+        if (byOutput == RowsAreOutputs)
         {
-            var run = data.Floats.Slice(start, length);
-            norms[byOutput ? o : c] += System.Numerics.Tensors.TensorPrimitives.Dot<float>(run, run);
-        });
-        return norms;
+            // The channel is a whole contiguous row: reduce each row with vectorized kernels.
+            var min = new float[rows];
+            var max = new float[rows];
+            var squares = new double[rows];
+            for (var r = 0; r < rows; r++)
+            {
+                var row = w.Slice(r * rowLength, rowLength);
+                min[r] = TensorPrimitives.Min(row);
+                max[r] = TensorPrimitives.Max(row);
+                squares[r] = TensorPrimitives.Dot(row, row);
+            }
+            return new ChannelStatistics(min, max, squares);
+        }
+        // The channel is a column block of each row (KernelSize wide): accumulate element-wise over rows into
+        // per-position buffers covering all column channels, then reduce each block.
+        var columns = byOutput ? OutChannels : InChannels;
+        var width = columns * KernelSize;
+        var minAll = new float[width];
+        var maxAll = new float[width];
+        var sumAll = new float[width];
+        Array.Fill(minAll, float.PositiveInfinity);
+        Array.Fill(maxAll, float.NegativeInfinity);
+        for (var r = 0; r < rows; r++)
+        {
+            var row = w.Slice(r * rowLength, rowLength);
+            var offset = ColumnOffset(r) * KernelSize;
+            var minSlice = minAll.AsSpan(offset, rowLength);
+            var maxSlice = maxAll.AsSpan(offset, rowLength);
+            var sumSlice = sumAll.AsSpan(offset, rowLength);
+            TensorPrimitives.Min(row, minSlice, minSlice);
+            TensorPrimitives.Max(row, maxSlice, maxSlice);
+            TensorPrimitives.MultiplyAdd(row, row, sumSlice, sumSlice);
+        }
+        var minC = new float[columns];
+        var maxC = new float[columns];
+        var squaresC = new double[columns];
+        for (var c = 0; c < columns; c++)
+        {
+            minC[c] = TensorPrimitives.Min(minAll.AsSpan(c * KernelSize, KernelSize));
+            maxC[c] = TensorPrimitives.Max(maxAll.AsSpan(c * KernelSize, KernelSize));
+            squaresC[c] = TensorPrimitives.Sum(sumAll.AsSpan(c * KernelSize, KernelSize));
+        }
+        return new ChannelStatistics(minC, maxC, squaresC);
+    }
+
+    /// <summary>Rows of the weight as stored: output channels for Conv and Gemm with transB, input channels otherwise.</summary>
+    private bool RowsAreOutputs => Layout == WeightLayout.OutInKernel;
+
+    private int RowCount => RowsAreOutputs ? OutChannels : InChannels;
+
+    /// <summary>The first column channel that row r reaches (its group's first channel on the other side).</summary>
+    private int ColumnOffset(int row)
+    {
+        if (Layout == WeightLayout.InOut)
+        {
+            return 0;
+        }
+        int rowsPerGroup = RowCount / Groups, columnsPerGroup = (RowsAreOutputs ? InChannels : OutChannels) / Groups;
+        return row / rowsPerGroup * columnsPerGroup;
     }
 
     /// <summary>Multiplies output channel o of the weight (and of the bias) by <paramref name="factors"/>[o].</summary>
     public void ScaleOutputChannels(IReadOnlyList<double> factors, bool includeBias = true)
     {
-        var w = WritableWeight();
-        ForEachRun((o, _, start, length) => Multiply(w.Floats.Slice(start, length), factors[o]));
+        Scale(factors, byOutput: true);
         if (includeBias && BiasOrNull() is { } bias)
         {
-            var b = bias.ToArray();
-            for (var o = 0; o < b.Length; o++)
+            for (var o = 0; o < bias.Length; o++)
             {
-                b[o] = (float)(b[o] * factors[o]);
+                bias[o] = (float)(bias[o] * factors[o]);
             }
-            SetBias(b);
+            SetBias(bias);
         }
     }
 
     /// <summary>Multiplies every weight reading input channel c by <paramref name="factors"/>[c]. The bias is unaffected.</summary>
-    public void ScaleInputChannels(IReadOnlyList<double> factors)
+    public void ScaleInputChannels(IReadOnlyList<double> factors) => Scale(factors, byOutput: false);
+
+    private void Scale(IReadOnlyList<double> factors, bool byOutput)
     {
-        var w = WritableWeight();
-        ForEachRun((_, c, start, length) => Multiply(w.Floats.Slice(start, length), factors[c]));
+        var w = WritableWeight().Floats;
+        var rows = RowCount;
+        var rowLength = w.Length / rows;
+        if (byOutput == RowsAreOutputs)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                var row = w.Slice(r * rowLength, rowLength);
+                TensorPrimitives.Multiply(row, (float)factors[r], row);
+            }
+            return;
+        }
+        // Each column channel's factor repeated over its kernel positions, so every row is one vector multiply.
+        var columns = byOutput ? OutChannels : InChannels;
+        var expanded = new float[columns * KernelSize];
+        for (var c = 0; c < columns; c++)
+        {
+            expanded.AsSpan(c * KernelSize, KernelSize).Fill((float)factors[c]);
+        }
+        for (var r = 0; r < rows; r++)
+        {
+            var row = w.Slice(r * rowLength, rowLength);
+            TensorPrimitives.Multiply(row, expanded.AsSpan(ColumnOffset(r) * KernelSize, rowLength), row);
+        }
     }
 
     /// <summary>Sum over kernel positions and input channels of W[o, c, …]·x[c]: the output shift a constant input x causes.</summary>
@@ -231,12 +272,6 @@ public sealed class LinearLayer
             result[o] += sum * x[c];
         });
         return result;
-    }
-
-    private static void Multiply(Span<float> run, double factor)
-    {
-        var f = (float)factor;
-        System.Numerics.Tensors.TensorPrimitives.Multiply(run, f, run);
     }
 
     /// <summary>The bias per output channel, or null when the layer has none.</summary>
