@@ -1,8 +1,10 @@
 namespace SharpQuant.Quantization.Observers;
 
-/// <summary>Histogram-based observers (percentile, MSE, entropy).</summary>
+/// <summary>
+/// Histogram-based observers (percentile, MSE, entropy): a <see cref="StreamingHistogram"/> per channel, and the
+/// rule of <see cref="PercentileRange"/>, <see cref="MseRange"/> or <see cref="EntropyRange"/> to pick the range.
+/// </summary>
 public static class HistogramObservers
 {
-    public static IObserver Create(QuantSpec spec) =>
-        throw new SharpQuantException($"the {spec.Observer} observer is not available yet");
+    public static IObserver Create(QuantSpec spec) => new HistogramObserver(spec);
 }
