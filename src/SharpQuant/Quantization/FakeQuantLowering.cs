@@ -4,7 +4,8 @@ namespace SharpQuant.Quantization;
 /// Rewrites FakeQuant nodes into standard ONNX so ONNX Runtime can run the simulation at any bit width:
 /// x̂ = (Clip(Round(x / s) + z, qmin, qmax) − z) · s with Div, Round, Add, Clip, Sub and Mul (Round is
 /// half-to-even in ONNX, as in the formulas). A disabled FakeQuant becomes the identity. Per-channel scale and
-/// zero point are reshaped to broadcast along their axis. The opset is raised to 13 where needed (Round and
+/// zero point are reshaped to broadcast along their axis. FakeQuants of constants (weights) are folded into
+/// constants with the same formulas in C#. The opset is raised to 13 where needed (Round and
 /// Clip with tensor bounds need 11).
 /// </summary>
 public static class FakeQuantLowering
@@ -37,6 +38,15 @@ public static class FakeQuantLowering
             return;
         }
         var p = FakeQuantOp.Read(fq);
+        if (x.ConstantValue is { } constant)
+        {
+            // A quantized weight is computed once here rather than on every run: the C# formulas give the same
+            // values as the lowered ops (tested bit for bit), and ONNX Runtime then sees a plain constant.
+            var folded = graph.AddConstant(fq.ModuleName + ".folded", QuantMath.FakeQuantize(constant, p));
+            graph.ReplaceAllUsesWith(fq.Output, folded);
+            graph.RemoveNode(fq);
+            return;
+        }
         var name = fq.ModuleName;
         var shape = BroadcastShape(x, fq, p);
         var scale = graph.AddConstant(name + ".s", Tensor.FromFloats(p.Scale, shape));

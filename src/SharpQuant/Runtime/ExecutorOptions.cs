@@ -22,6 +22,13 @@ public sealed record ExecutorOptions
     public ExecutionProvider Provider { get; init; } = ExecutionProvider.Cpu;
     public int CudaDeviceId { get; init; }
 
+    /// <summary>
+    /// ONNX Runtime graph transformers to leave out by name (for example NchwcTransformer). Tapping many
+    /// intermediate values of a convolution network is several times slower with the NCHWc layout, whose blocked
+    /// tensors must be reordered back for every tap; calibration sessions therefore leave it out.
+    /// </summary>
+    public IReadOnlyList<string> DisabledOptimizers { get; init; } = [];
+
     /// <summary>How many sessions (one per set of taps) are kept before the least recently used is closed.</summary>
     public int MaxCachedSessions { get; init; } = 8;
 
@@ -38,6 +45,10 @@ public sealed record ExecutorOptions
             // ORT's warnings (unused initializers, shape merges) are noise for our users; errors still surface as exceptions.
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
+        if (DisabledOptimizers.Count > 0)
+        {
+            options.AddSessionConfigEntry("optimization.disable_specified_optimizers", string.Join(';', DisabledOptimizers));
+        }
         if (Provider == ExecutionProvider.Cuda)
         {
             if (!ExecutionProviders.IsCudaAvailable())
