@@ -33,16 +33,19 @@ public static class QuantizeCommand
         format.AcceptOnlyFromAmong([.. IntegerFormat.All.Select(f => f.Name)]);
         var batch = new Option<int>("--batch") { Description = "Calibration batch size", DefaultValueFactory = _ => 8 };
         var printQParams = new Option<bool>("--print-qparams") { Description = "Print every quantizer's scale and zero point" };
+        var json = new Option<bool>("--json") { Description = "Print the result (format, sizes, every quantizer's parameters) as JSON" };
         var command = new Command("quantize", "Calibrate and export an int8 model")
         {
-            model, images, output, preset, weights, wbits, abits, observer, equalize, format, batch, printQParams,
+            model, images, output, preset, weights, wbits, abits, observer, equalize, format, batch, printQParams, json,
         };
         command.SetAction(parse => context.Runner.Run(parse, () =>
         {
             var clock = Stopwatch.StartNew();
             var path = ModelArgument.Resolve(parse.GetValue(model));
             var outPath = OutputPath.Check(parse.GetValue(output)!, path);
-            var console = ConsoleOutput.For(context.Out);
+            var asJson = parse.GetValue(json);
+            // With --json the progress and the summary go to stderr, so stdout holds only the JSON document.
+            var console = ConsoleOutput.For(asJson ? context.Error : context.Out);
             var (wb, ab) = (parse.GetValue(wbits), parse.GetValue(abits));
             if (wb is < 2 or > 16 || ab is < 2 or > 16)
             {
@@ -84,9 +87,10 @@ public static class QuantizeCommand
                 context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
             }
 
+            QdqExportReport? exportReport = null;
             if (exportInt8)
             {
-                var report = QdqExport.Save(sim, outPath);
+                var report = exportReport = QdqExport.Save(sim, outPath);
                 console.MarkupLine($"[bold]int8 QDQ model[/]: {report.Weights} weights, {report.Activations} activations, {report.Biases} int32 biases, opset {report.Opset}");
                 console.MarkupLine($"integer format [bold]{integerFormat.Name}[/]: {Markup.Escape(integerFormat.Reason)}");
                 console.MarkupLine($"parameters {report.FloatBytes / 1048576.0:F1} MiB → {report.QuantizedBytes / 1048576.0:F1} MiB ({(double)report.FloatBytes / report.QuantizedBytes:F2}× smaller)");
@@ -102,6 +106,20 @@ public static class QuantizeCommand
                 {
                     console.WriteLine(QParamsReport.Format(q));
                 }
+            }
+            if (asJson)
+            {
+                context.Out.WriteLine(JsonOutput.Serialize(new
+                {
+                    model = path,
+                    output = outPath,
+                    format = exportInt8 ? integerFormat.Name : null,
+                    formatReason = exportInt8 ? integerFormat.Reason : null,
+                    export = exportReport,
+                    images = data.Files.Count - data.Skipped.Count,
+                    skipped = data.Skipped,
+                    quantizers = QParamsReport.Of(sim),
+                }));
             }
             console.MarkupLine($"calibrated on {data.ExpectedSamples - 2 * data.Skipped.Count} samples ({data.Files.Count - data.Skipped.Count} images and their mirror images); wrote [bold]{Markup.Escape(outPath)}[/] in {clock.Elapsed.TotalSeconds:F1} s");
             return ExitCodes.Ok;

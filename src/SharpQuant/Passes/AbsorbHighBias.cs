@@ -53,7 +53,7 @@ public sealed class AbsorbHighBias(AbsorbHighBiasOptions? options = null) : Grap
                     skipped.Add(new RejectedCandidate(first.Node.ModuleName, path, reason));
                     continue;
                 }
-                Absorb(first, second, set.Links[i].Repeat, shift!);
+                Absorb(first, second, set.Links[i], shift!);
                 absorbed.Add(new AbsorbedBias(first.Node.ModuleName, second.Node.ModuleName, shift!.Count(v => v > 0), shift!.Average(), source));
             }
         }
@@ -100,7 +100,7 @@ public sealed class AbsorbHighBias(AbsorbHighBiasOptions? options = null) : Grap
         return (null, "");
     }
 
-    private static void Absorb(LinearLayer first, LinearLayer second, int repeat, double[] shift)
+    private static void Absorb(LinearLayer first, LinearLayer second, EqualizationLink link, double[] shift)
     {
         var b1 = first.BiasOrZeros();
         for (var c = 0; c < b1.Length; c++)
@@ -112,8 +112,7 @@ public sealed class AbsorbHighBias(AbsorbHighBiasOptions? options = null) : Grap
         {
             first.Node.Metadata[BatchNormStats.MetadataKey] = stats.ShiftedBy(shift.Select(v => -v).ToArray());
         }
-        var expanded = repeat == 1 ? shift : shift.SelectMany(v => Enumerable.Repeat(v, repeat)).ToArray();
-        var added = second.ApplyToConstantInput(expanded);
+        var added = second.ApplyToConstantInput(link.ExpandToInputs(shift));
         var b2 = second.BiasOrZeros();
         for (var o = 0; o < b2.Length; o++)
         {

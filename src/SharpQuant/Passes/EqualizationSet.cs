@@ -17,7 +17,12 @@ public enum Relu6Mode
 /// The ops between two layers of a set and how channels map across them: with a Flatten between a conv and a
 /// Gemm, output channel c of the first layer feeds inputs c·<see cref="Repeat"/> … c·Repeat + Repeat − 1 of the second.
 /// </summary>
-public sealed record EqualizationLink(IReadOnlyList<Node> Between, int Repeat);
+public sealed record EqualizationLink(IReadOnlyList<Node> Between, int Repeat)
+{
+    /// <summary>Per-channel values of the first layer spread over the inputs of the second that each channel feeds.</summary>
+    public double[] ExpandToInputs(double[] perChannel) =>
+        Repeat == 1 ? perChannel : perChannel.SelectMany(v => Enumerable.Repeat(v, Repeat)).ToArray();
+}
 
 /// <summary>
 /// Layers whose weights can be rescaled together without changing the float function: a pair L1 → L2, or a

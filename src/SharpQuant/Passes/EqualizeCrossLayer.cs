@@ -76,7 +76,10 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
     private sealed record WorkSet(EqualizationSet Set, IReadOnlyList<LinearLayer> Layers, IReadOnlyList<WorkLink> Links);
 
     /// <summary>A link with the per-channel clip bounds (exact ReLU6) that follow the first layer's scale.</summary>
-    private sealed record WorkLink(int Repeat, IReadOnlyList<Value> Bounds);
+    private sealed record WorkLink(EqualizationLink Link, IReadOnlyList<Value> Bounds)
+    {
+        public int Repeat => Link.Repeat;
+    }
 
     private WorkSet PrepareSet(Graph graph, EqualizationSet set, List<string> changes)
     {
@@ -94,7 +97,7 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
                 }
                 bounds.AddRange(RewriteRelu6(graph, clip, max, layers[i], changes));
             }
-            links.Add(new WorkLink(set.Links[i].Repeat, bounds));
+            links.Add(new WorkLink(set.Links[i], bounds));
         }
         return new WorkSet(set, layers, links);
     }
@@ -193,7 +196,7 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         {
             first.Node.Metadata[BatchNormStats.MetadataKey] = stats.ScaledBy(inverse);
         }
-        second.ScaleInputChannels(Expand(scale, link.Repeat));
+        second.ScaleInputChannels(link.Link.ExpandToInputs(scale));
         foreach (var bound in link.Bounds)
         {
             var b = bound.ConstantValue!.ToArray<float>();
@@ -244,7 +247,4 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         }
         return max;
     }
-
-    private static double[] Expand(double[] perChannel, int repeat) =>
-        repeat == 1 ? perChannel : perChannel.SelectMany(v => Enumerable.Repeat(v, repeat)).ToArray();
 }

@@ -44,14 +44,14 @@ public sealed class QConfigMapping
 
     public QConfigMapping SetModuleNamePattern(string glob, QConfig? config)
     {
-        _byPattern.Add((GlobToRegex(glob), glob, config));
+        _byPattern.Add((NamePattern.Glob(glob), glob, config));
         return this;
     }
 
     /// <summary>Never quantize modules whose name matches <paramref name="nameOrGlob"/>.</summary>
     public QConfigMapping Exclude(string nameOrGlob)
     {
-        _exclusions.Add(GlobToRegex(nameOrGlob));
+        _exclusions.Add(NamePattern.Glob(nameOrGlob));
         return this;
     }
 
@@ -75,9 +75,6 @@ public sealed class QConfigMapping
         }
         return _byOpType.TryGetValue(node.OpType, out var byOp) ? byOp : Global;
     }
-
-    private static Regex GlobToRegex(string glob) =>
-        new("^" + Regex.Escape(glob).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$", RegexOptions.CultureInvariant);
 
     /// <summary>The global default: every layer and activation with the tutorial's fake_quant_act / fake_quant_weight.</summary>
     public static QConfigMapping Default() => new QConfigMapping().SetGlobal(QConfig.Default);

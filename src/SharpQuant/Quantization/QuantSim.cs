@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using SharpQuant.Passes;
 using SharpQuant.Runtime;
 
@@ -222,7 +221,7 @@ public sealed class QuantSim
     /// <summary>The quantizers whose names match a glob (<c>*</c>, <c>?</c>), for bulk toggles.</summary>
     public IEnumerable<Quantizer> Match(string glob)
     {
-        var regex = new Regex("^" + Regex.Escape(glob).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$");
+        var regex = NamePattern.Glob(glob);
         return _quantizers.Where(q => regex.IsMatch(q.Name));
     }
 

@@ -116,3 +116,38 @@ public class QuantSimTests
         Assert.True(act.Spec.Learnable);
     }
 }
+
+public class QuantizerToggleTests
+{
+    [Fact]
+    public void BulkTogglesFollowPyTorchsSemantics()
+    {
+        var sim = QuantSim.Prepare(TestModels.ResNet18().FoldBatchNorm(), QConfigMapping.Default());
+        Assert.Equal(22, sim.EnableParamLearning("*.weight_fake_quant"));
+        var weight = sim["stage1.block0.conv1.weight_fake_quant"];
+        Assert.True(weight.LearningEnabled && weight.FakeQuantEnabled && !weight.ObserverEnabled);
+
+        var acts = sim.Quantizers.Count - 22;
+        Assert.Equal(acts, sim.EnableStaticObservation("*.activation_fake_quant"));
+        Assert.All(sim.Match("*.activation_fake_quant"), q => Assert.True(q.ObserverEnabled && !q.FakeQuantEnabled && !q.LearningEnabled));
+
+        Assert.Equal(sim.Quantizers.Count, sim.EnableStaticEstimate());
+        Assert.All(sim.Quantizers, q => Assert.True(q.ObserverEnabled && q.FakeQuantEnabled && !q.LearningEnabled));
+
+        Assert.Equal(2, sim.SetObserver("stage1.block?.conv1.weight_fake_quant", false));
+        Assert.False(sim["stage1.block1.conv1.weight_fake_quant"].ObserverEnabled);
+        Assert.Equal(0, sim.SetFakeQuant("no.such.*", false));
+    }
+
+    [Fact]
+    public void QParamsPrintLikeTheTutorial()
+    {
+        var sim = QuantSim.Prepare(TestModels.ResNet18().FoldBatchNorm(), QConfigMapping.Default());
+        var weight = QParamsReport.Of(sim, "stage2.block0.conv1.weight_fake_quant").Single();
+        var text = QParamsReport.Format(weight);
+        Assert.StartsWith("stage2.block0.conv1.weight_fake_quant scale (128 channels, axis 0):", text);
+        Assert.Equal(1 + 15, text.Split('\n').Length);
+        var single = new QuantizerParameters("x.activation_fake_quant", "activation", "x", "uint8", [0.0123456f], [7], null);
+        Assert.Equal("x.activation_fake_quant scale: 0.012346 zero_point: 7", QParamsReport.Format(single));
+    }
+}
