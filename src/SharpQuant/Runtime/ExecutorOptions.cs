@@ -76,5 +76,25 @@ public static class ExecutionProviders
 {
     public static IReadOnlyList<string> Available() => OrtEnv.Instance().GetAvailableProviders();
 
-    public static bool IsCudaAvailable() => Available().Contains("CUDAExecutionProvider");
+    /// <summary>
+    /// True when this ONNX Runtime build has the CUDA provider and it starts: the GPU build lists the provider even
+    /// on a machine without CUDA libraries or a GPU, where appending it fails.
+    /// </summary>
+    public static bool IsCudaAvailable()
+    {
+        if (!Available().Contains("CUDAExecutionProvider"))
+        {
+            return false;
+        }
+        try
+        {
+            using var options = new SessionOptions();
+            options.AppendExecutionProvider_CUDA(0);
+            return true;
+        }
+        catch (OnnxRuntimeException)
+        {
+            return false;
+        }
+    }
 }
