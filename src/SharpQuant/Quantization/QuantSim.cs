@@ -210,11 +210,18 @@ public sealed class QuantSim
                 throw new SharpQuantException("calibration needs at least one batch");
             }
         }
-        foreach (var q in _quantizers.Where(q => q.ObserverEnabled))
+        var finishing = _quantizers.Where(q => q.ObserverEnabled).ToList();
+        // Choosing a range (an entropy or MSE search) is independent per quantizer; only the graph edits are serial.
+        var ranges = new QParams?[finishing.Count];
+        Parallel.For(0, finishing.Count, i => ranges[i] = finishing[i].ProposeQParams());
+        for (var i = 0; i < finishing.Count; i++)
         {
-            q.UpdateQParams();
-            q.ObserverEnabled = false;
-            q.FakeQuantEnabled = true;
+            if (ranges[i] is { } p)
+            {
+                finishing[i].SetQParams(p);
+            }
+            finishing[i].ObserverEnabled = false;
+            finishing[i].FakeQuantEnabled = true;
         }
     }
 

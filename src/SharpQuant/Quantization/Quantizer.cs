@@ -58,14 +58,16 @@ public sealed class Quantizer
         }
     }
 
+    /// <summary>Scale and zero point from what the observer saw; null when it saw nothing. Does not touch the graph.</summary>
+    public QParams? ProposeQParams() => Observer.HasData ? QuantMath.FromRanges(Observer.Ranges(), Spec) : null;
+
     /// <summary>Sets scale and zero point from what the observer saw (no change when it saw nothing).</summary>
     public void UpdateQParams()
     {
-        if (!Observer.HasData)
+        if (ProposeQParams() is { } p)
         {
-            return;
+            FakeQuantOp.Write(Node, p);
         }
-        FakeQuantOp.Write(Node, QuantMath.FromRanges(Observer.Ranges(), Spec));
     }
 
     /// <summary>Sets scale and zero point directly (learned values, or values loaded from elsewhere).</summary>
