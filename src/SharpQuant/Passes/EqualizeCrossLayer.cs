@@ -48,6 +48,18 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         var discovery = EqualizationSetFinder.Find(graph, _options.Relu6);
         var changes = new List<string>();
         var work = discovery.Sets.Select(s => PrepareSet(graph, s, changes)).ToList();
+        var ledger = new ScaleLedger();
+        foreach (var w in work)
+        {
+            foreach (var layer in w.Layers)
+            {
+                ledger.Track(layer);
+            }
+            foreach (var bound in w.Links.SelectMany(l => l.Bounds))
+            {
+                ledger.TrackBound(bound);
+            }
+        }
         var before = work.Select(w => w.Layers.Select(l => Spread(l.OutputRanges(RangeMode.MaxAbs))).ToArray()).ToList();
 
         var sweeps = 0;
@@ -55,10 +67,11 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         var converged = work.Count == 0;
         while (!converged && sweeps < _options.MaxSweeps)
         {
-            change = work.Sum(EqualizeOnce);
+            change = work.Sum(w => EqualizeOnce(w, ledger));
             sweeps++;
             converged = change < _options.Threshold;
         }
+        ledger.Apply();
 
         var results = work.Select((w, i) => new SetEqualization(
             w.Set,
@@ -130,10 +143,10 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
     }
 
     /// <summary>One equalization step on one set; returns the Frobenius norm of the weight change.</summary>
-    private double EqualizeOnce(WorkSet set) =>
-        set.Layers.Count == 3 ? EqualizeTriple(set) : EqualizePair(set.Layers[0], set.Layers[1], set.Links[0]);
+    private double EqualizeOnce(WorkSet set, ScaleLedger ledger) =>
+        set.Layers.Count == 3 ? EqualizeTriple(set, ledger) : EqualizePair(set.Layers[0], set.Layers[1], set.Links[0], ledger);
 
-    private double EqualizePair(LinearLayer first, LinearLayer second, WorkLink link)
+    private double EqualizePair(LinearLayer first, LinearLayer second, WorkLink link, ScaleLedger ledger)
     {
         var stats1 = first.Stats(byOutput: true);
         var stats2 = second.Stats(byOutput: false);
@@ -145,10 +158,10 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
             var denominator = _options.Ranges == RangeMode.MaxMin ? r2[c] + MaxMinRangeEpsilon : r2[c];
             scale[c] = SafeFactor(Math.Sqrt(r1[c] / denominator));
         }
-        return ScaleBetween(first, second, link, scale, stats1.SquaredNorms, stats2.SquaredNorms);
+        return ScaleBetween(first, second, link, scale, stats1.SquaredNorms, stats2.SquaredNorms, ledger);
     }
 
-    private double EqualizeTriple(WorkSet set)
+    private double EqualizeTriple(WorkSet set, ScaleLedger ledger)
     {
         var (l1, dw, l3) = (set.Layers[0], set.Layers[1], set.Layers[2]);
         var stats1 = l1.Stats(byOutput: true);
@@ -171,13 +184,13 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
                 s1[c] = s2[c] = 1;
             }
         }
-        var change = ScaleBetween(l1, dw, set.Links[0], s1, stats1.SquaredNorms, stats2.SquaredNorms);
+        var change = ScaleBetween(l1, dw, set.Links[0], s1, stats1.SquaredNorms, stats2.SquaredNorms, ledger);
         // The depthwise weights changed in the first step; their norms are read again for the second.
-        return change + ScaleBetween(dw, l3, set.Links[1], s2, dw.Stats(byOutput: true).SquaredNorms, stats3.SquaredNorms);
+        return change + ScaleBetween(dw, l3, set.Links[1], s2, dw.Stats(byOutput: true).SquaredNorms, stats3.SquaredNorms, ledger);
     }
 
     /// <summary>Divides the outputs of <paramref name="first"/> by s and multiplies the matching inputs of <paramref name="second"/> by s.</summary>
-    private static double ScaleBetween(LinearLayer first, LinearLayer second, WorkLink link, double[] scale, double[] norms1, double[] inputNorms2)
+    private static double ScaleBetween(LinearLayer first, LinearLayer second, WorkLink link, double[] scale, double[] norms1, double[] inputNorms2, ScaleLedger ledger)
     {
         var norms2 = Grouped(inputNorms2, link.Repeat, sum: true);
         double change1 = 0, change2 = 0;
@@ -191,12 +204,11 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
             return 0;
         }
         var inverse = scale.Select(s => 1 / s).ToArray();
+        var expanded = link.Link.ExpandToInputs(scale);
         first.ScaleOutputChannels(inverse);
-        if (BatchNormStats.Of(first.Node) is { } stats)
-        {
-            first.Node.Metadata[BatchNormStats.MetadataKey] = stats.ScaledBy(inverse);
-        }
-        second.ScaleInputChannels(link.Link.ExpandToInputs(scale));
+        second.ScaleInputChannels(expanded);
+        ledger.ScaledOutputs(first, inverse);
+        ledger.ScaledInputs(second, expanded);
         foreach (var bound in link.Bounds)
         {
             var b = bound.ConstantValue!.ToArray<float>();
@@ -205,6 +217,7 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
                 b[c] = (float)(b[c] * inverse[c]);
             }
             bound.Owner.SetConstantValue(bound, Tensor.FromFloats(b, bound.ConstantValue.Shape.ToArray()));
+            ledger.ScaledBound(bound, inverse);
         }
         return Math.Sqrt(change1) + Math.Sqrt(change2);
     }

@@ -11,6 +11,14 @@ namespace SharpQuant.Tests.Passes;
 /// </summary>
 public class PassPropertyTests
 {
+    /// <summary>
+    /// Random nets with per-channel weight scales spread over three orders of magnitude amplify float32 rounding:
+    /// ONNX Runtime and the generator's plain C# reference already differ by up to 3.3e-5 (max|Δ|/max|y|) on them,
+    /// and BatchNorm folding alone moved one sampled output by 9.3e-6. Equalization changes which roundings happen,
+    /// so it is held to the same 1e-4. The real models meet 1e-5 (FoldBatchNormTests, EqualizationTests).
+    /// </summary>
+    private const double RandomNetTolerance = 1e-4;
+
     [Property(Arbitrary = new[] { typeof(ConvNetArbitraries) }, MaxTest = 40)]
     public void FoldingAndEqualizationKeepTheFloatOutput(ConvNetSpec spec, int seed)
     {
@@ -19,12 +27,12 @@ public class PassPropertyTests
         var folded = graph.FoldBatchNorm(out var fold);
         Assert.Empty(folded.NodesOfType("BatchNormalization"));
         Assert.Empty(fold.Skipped);
-        Invariance.AssertPreserved(graph, folded, input);
+        Invariance.AssertPreserved(graph, folded, input, RandomNetTolerance);
 
         var equalized = folded.Equalize(new EqualizationOptions { Relu6 = Relu6Mode.Exact }, out var report);
         Assert.True(report.Converged || report.Sweeps == 100);
         AssertFiniteWeights(equalized);
-        Invariance.AssertPreserved(graph, equalized, input);
+        Invariance.AssertPreserved(graph, equalized, input, RandomNetTolerance);
     }
 
     [Property(Arbitrary = new[] { typeof(ConvNetArbitraries) }, MaxTest = 25)]
@@ -35,7 +43,7 @@ public class PassPropertyTests
         var minima = SharpQuant.Analysis.PreActivationMinima.Measure(graph, [input]);
         var absorbed = graph.AbsorbHighBias(new AbsorbHighBiasOptions { MeasuredMinima = minima });
         AssertFiniteWeights(absorbed);
-        Invariance.AssertPreserved(graph, absorbed, input);
+        Invariance.AssertPreserved(graph, absorbed, input, RandomNetTolerance);
     }
 
     private static void AssertFiniteWeights(Graph graph)
