@@ -49,7 +49,8 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         var changes = new List<string>();
         var work = discovery.Sets.Select(s => PrepareSet(graph, s, changes)).ToList();
         var ledger = new ScaleLedger();
-        foreach (var w in work)
+        var chained = work.SelectMany(w => w.Layers).GroupBy(l => l.Node).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        foreach (var w in work.Where(w => w.Layers.Any(l => chained.Contains(l.Node))))
         {
             foreach (var layer in w.Layers)
             {

@@ -5,6 +5,8 @@ namespace SharpQuant.Passes;
 /// the product of every factor applied to its channels. Sweeps work on the live weights to measure ranges; at the end
 /// the weights are rebuilt from the originals and the total factors, so each weight is rounded twice (rows, then
 /// columns) instead of twice per sweep: chains that need a dozen sweeps would otherwise drift by float rounding.
+/// Only layers that belong to several sets are tracked: a layer in one set is settled by its first sweep (later
+/// sweeps multiply it by factors within rounding of 1), and copying every weight would double the pass's time.
 /// </summary>
 internal sealed class ScaleLedger
 {
@@ -37,19 +39,38 @@ internal sealed class ScaleLedger
         }
     }
 
-    public void ScaledOutputs(LinearLayer layer, IReadOnlyList<double> factors) => MultiplyInto(_layers[layer.Node].Out, factors);
+    public void ScaledOutputs(LinearLayer layer, IReadOnlyList<double> factors)
+    {
+        if (_layers.TryGetValue(layer.Node, out var entry))
+        {
+            MultiplyInto(entry.Out, factors);
+        }
+    }
 
-    public void ScaledInputs(LinearLayer layer, IReadOnlyList<double> factors) => MultiplyInto(_layers[layer.Node].In, factors);
+    public void ScaledInputs(LinearLayer layer, IReadOnlyList<double> factors)
+    {
+        if (_layers.TryGetValue(layer.Node, out var entry))
+        {
+            MultiplyInto(entry.In, factors);
+        }
+    }
 
-    public void ScaledBound(Value bound, IReadOnlyList<double> factors) => MultiplyInto(_bounds[bound].Factors, factors);
+    public void ScaledBound(Value bound, IReadOnlyList<double> factors)
+    {
+        if (_bounds.TryGetValue(bound, out var entry))
+        {
+            MultiplyInto(entry.Factors, factors);
+        }
+    }
 
-    /// <summary>Rebuilds every tracked weight, bias, statistic and bound from its original and its total factors.</summary>
+    /// <summary>Rebuilds every tracked weight, bias, statistic and bound from its original and its total factors (once).</summary>
     public void Apply()
     {
         foreach (var entry in _layers.Values)
         {
             var layer = entry.Layer;
-            layer.Node.Owner.SetConstantValue(layer.Node.Input(1), entry.Weight.Clone());
+            // The ledger's copy becomes the weight: it is not needed after this.
+            layer.Node.Owner.SetConstantValue(layer.Node.Input(1), entry.Weight);
             if (entry.Bias is not null)
             {
                 layer.SetBias(entry.Bias);
