@@ -18,7 +18,7 @@ public static class QuantizeCommand
     public static Command Create(CliContext context)
     {
         var model = ModelArgument.Create();
-        var images = new Option<string>("--images") { Description = "Folder of calibration images (JPEG, PNG, BMP, WebP)", Required = true };
+        var images = new Option<string>("--images") { Description = "Folder of calibration images (JPEG, PNG, BMP, WebP); not needed with --data-free" };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the quantized model", Required = true };
         var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18 or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
         preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
@@ -33,10 +33,13 @@ public static class QuantizeCommand
         format.AcceptOnlyFromAmong([.. IntegerFormat.All.Select(f => f.Name)]);
         var batch = new Option<int>("--batch") { Description = "Calibration batch size", DefaultValueFactory = _ => 8 };
         var printQParams = new Option<bool>("--print-qparams") { Description = "Print every quantizer's scale and zero point" };
+        var biasCorrection = new Option<string>("--bias-correction") { Description = "Correct the bias shift weight quantization causes: empirical (needs --images) or analytic (from BatchNorm statistics)" };
+        biasCorrection.AcceptOnlyFromAmong("empirical", "analytic");
+        var dataFree = new Option<bool>("--data-free") { Description = "No images: activation ranges from BatchNorm statistics (β ± 6|γ|) and the preset's input range" };
         var json = new Option<bool>("--json") { Description = "Print the result (format, sizes, every quantizer's parameters) as JSON" };
         var command = new Command("quantize", "Calibrate and export an int8 model")
         {
-            model, images, output, preset, weights, wbits, abits, observer, equalize, format, batch, printQParams, json,
+            model, images, output, preset, weights, wbits, abits, observer, equalize, format, batch, printQParams, biasCorrection, dataFree, json,
         };
         command.SetAction(parse => context.Runner.Run(parse, () =>
         {
@@ -57,7 +60,22 @@ public static class QuantizeCommand
             // The image folder is checked before any model work, so a wrong path fails at once.
             var imagePreset = ImagePresets.Create(parse.GetValue(preset)!);
             using var presetResources = imagePreset as IDisposable;
-            var data = new ImageBatches(parse.GetValue(images)!, imagePreset, parse.GetValue(batch), includeFlips: true);
+            var imageFolder = parse.GetValue(images);
+            var isDataFree = parse.GetValue(dataFree);
+            var correction = parse.GetValue(biasCorrection);
+            if (imageFolder is null && !isDataFree)
+            {
+                throw new UsageException("give --images DIR for calibration, or --data-free to quantize without images");
+            }
+            if (imageFolder is not null && isDataFree)
+            {
+                throw new UsageException("--data-free and --images exclude each other");
+            }
+            if (correction == "empirical" && imageFolder is null)
+            {
+                throw new UsageException("--bias-correction empirical needs --images; use analytic without data");
+            }
+            var data = imageFolder is null ? null : new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch), includeFlips: true);
 
             var graph = OnnxModel.Load(path);
             graph.MakeBatchDynamic();
@@ -80,12 +98,37 @@ public static class QuantizeCommand
                 }
             }
             var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
-
-            Calibrate(console, sim, data);
-            foreach (var skipped in data.Skipped)
+            IReadOnlyList<Tensor>? calibration = null;
+            if (data is not null)
             {
-                context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
+                // Kept for empirical bias correction; a calibration set is a few dozen images, not a data set.
+                calibration = correction == "empirical" ? data.Batches().ToList() : null;
+                Calibrate(console, sim, data, calibration);
+                foreach (var skipped in data.Skipped)
+                {
+                    context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
+                }
             }
+            else
+            {
+                var free = DataFreeRanges.Apply(sim, imagePreset.InputRange);
+                console.MarkupLine($"data-free ranges for {free.Ranges.Count} activation quantizers (β ± {DataFreeRanges.DefaultStandardDeviations}|γ|), {free.Skipped.Count} without");
+                foreach (var s in free.Skipped)
+                {
+                    context.Error.WriteLine($"warning: {s.Layer}: {s.Reason}; it stays unquantized");
+                    sim.SetFakeQuant(s.Layer, false);
+                }
+            }
+            if (correction is not null)
+            {
+                var report = correction == "empirical" ? BiasCorrection.Empirical(sim, graph, calibration!) : BiasCorrection.Analytic(sim);
+                console.MarkupLine($"{report.Method} bias correction: {report.Corrected.Count} layers corrected, {report.Skipped.Count} skipped");
+                foreach (var s in report.Skipped)
+                {
+                    console.MarkupLine($"  skipped {Markup.Escape(s.Layer)}: {Markup.Escape(s.Reason)}");
+                }
+            }
+
 
             QdqExportReport? exportReport = null;
             if (exportInt8)
@@ -116,12 +159,13 @@ public static class QuantizeCommand
                     format = exportInt8 ? integerFormat.Name : null,
                     formatReason = exportInt8 ? integerFormat.Reason : null,
                     export = exportReport,
-                    images = data.Files.Count - data.Skipped.Count,
-                    skipped = data.Skipped,
+                    images = data is null ? 0 : data.Files.Count - data.Skipped.Count,
+                    skipped = data?.Skipped ?? [],
                     quantizers = QParamsReport.Of(sim),
                 }));
             }
-            console.MarkupLine($"calibrated on {data.ExpectedSamples - 2 * data.Skipped.Count} samples ({data.Files.Count - data.Skipped.Count} images and their mirror images); wrote [bold]{Markup.Escape(outPath)}[/] in {clock.Elapsed.TotalSeconds:F1} s");
+            var how = data is null ? "without images (data-free)" : $"calibrated on {data.ExpectedSamples - 2 * data.Skipped.Count} samples ({data.Files.Count - data.Skipped.Count} images and their mirror images)";
+            console.MarkupLine($"{how}; wrote [bold]{Markup.Escape(outPath)}[/] in {clock.Elapsed.TotalSeconds:F1} s");
             return ExitCodes.Ok;
         }));
         return command;
@@ -136,14 +180,14 @@ public static class QuantizeCommand
         _ => ObserverKind.Entropy,
     };
 
-    private static void Calibrate(IAnsiConsole console, QuantSim sim, ImageBatches data)
+    private static void Calibrate(IAnsiConsole console, QuantSim sim, ImageBatches data, IReadOnlyList<Tensor>? preloaded)
     {
         console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
                 var task = ctx.AddTask("calibrating", maxValue: data.ExpectedBatches);
-                sim.Calibrate(data.Batches(), new Progress(task), totalBatches: data.ExpectedBatches);
+                sim.Calibrate(preloaded ?? data.Batches(), new Progress(task), totalBatches: data.ExpectedBatches);
                 task.Value = task.MaxValue;
             });
     }

@@ -9,6 +9,9 @@ public abstract class ImagePreset
 {
     public abstract string Name { get; }
 
+    /// <summary>The range every model input value falls in, for data-free activation ranges.</summary>
+    public abstract (double Lo, double Hi) InputRange { get; }
+
     /// <summary>One image as a [1, C, H, W] tensor.</summary>
     public abstract Tensor ToTensor(RgbImage image);
 
@@ -43,9 +46,20 @@ public abstract class ImagePreset
 /// </summary>
 public sealed class ResNet18Preset : ImagePreset, IDisposable
 {
-    private readonly GraphExecutor _preprocess = new(OnnxModel.Load(DefaultModels.ResNet18PreprocessPath));
+    private readonly GraphExecutor _preprocess;
+
+    public ResNet18Preset()
+    {
+        var model = OnnxModel.Load(DefaultModels.ResNet18PreprocessPath);
+        // The preprocessing subtracts a mean image from 0–255 pixels, so inputs lie in [−max(mean), 255 − min(mean)].
+        var mean = model.Constants.Single(c => c.ConstantValue!.ElementCount > 1).ConstantValue!.ToArray<float>();
+        InputRange = (-mean.Max(), 255 - mean.Min());
+        _preprocess = new GraphExecutor(model);
+    }
 
     public override string Name => "resnet18";
+
+    public override (double Lo, double Hi) InputRange { get; }
 
     public override Tensor ToTensor(RgbImage image)
     {
@@ -80,6 +94,9 @@ public sealed class PpocrClsPreset : ImagePreset
     public const int Width = 192;
 
     public override string Name => "ppocr-cls";
+
+    /// <summary>(pixel/255 − 0.5)/0.5 spans [−1, 1]; the zero padding lies inside it.</summary>
+    public override (double Lo, double Hi) InputRange => (-1, 1);
 
     public override Tensor ToTensor(RgbImage image)
     {

@@ -29,7 +29,21 @@ public sealed class LinearLayer
 
     public Node Node { get; }
     /// <summary>The current weight tensor (read through the node, so edits by another view are seen).</summary>
-    public Tensor Weight => Node.Input(1).ConstantValue!;
+    public Tensor Weight => WeightValue(Node)!.ConstantValue!;
+
+    /// <summary>
+    /// The constant holding a layer's float weight: input 1 itself, or the constant behind the FakeQuant a
+    /// quantization simulation put there. Null when the weight is computed.
+    /// </summary>
+    public static Value? WeightValue(Node node)
+    {
+        var input = node.InputOrNull(1);
+        if (input is { IsConstant: true })
+        {
+            return input;
+        }
+        return input?.Producer is { OpType: "FakeQuant", Domain: OnnxOps.SharpQuantDomain } fq && fq.Input(0).IsConstant ? fq.Input(0) : null;
+    }
     public int OutChannels { get; }
     public int InChannels { get; }
     public int Groups { get; }
@@ -51,7 +65,7 @@ public sealed class LinearLayer
             reason = $"{node.OpType} is not a linear layer";
             return null;
         }
-        if (node.ConstantInput(1) is not { } w)
+        if (WeightValue(node)?.ConstantValue is not { } w)
         {
             reason = "its weight is not a constant";
             return null;
@@ -254,18 +268,20 @@ public sealed class LinearLayer
     }
 
     /// <summary>Sum over kernel positions and input channels of W[o, c, …]·x[c]: the output shift a constant input x causes.</summary>
-    public double[] ApplyToConstantInput(IReadOnlyList<double> x)
+    public double[] ApplyToConstantInput(IReadOnlyList<double> x) => ApplyWeights(this, Weight, x);
+
+    /// <summary>Σ over c and kernel positions of <paramref name="weights"/>[o, c, …]·x[c], for a tensor laid out like the layer's weight.</summary>
+    public static double[] ApplyWeights(LinearLayer layer, Tensor weights, IReadOnlyList<double> x)
     {
-        var result = new double[OutChannels];
-        var data = Weight;
-        ForEachRun((o, c, start, length) =>
+        var result = new double[layer.OutChannels];
+        layer.ForEachRun((o, c, start, length) =>
         {
             if (x[c] == 0)
             {
                 return;
             }
             double sum = 0;
-            foreach (var v in data.Floats.Slice(start, length))
+            foreach (var v in weights.Floats.Slice(start, length))
             {
                 sum += v;
             }
@@ -330,12 +346,13 @@ public sealed class LinearLayer
 
     private Tensor WritableWeight()
     {
-        var value = Node.Input(1);
+        var value = WeightValue(Node)!;
         if (value.Uses.Count > 1 || value.IsGraphOutput)
         {
             // Shared weights are copied, so scaling this layer never changes another.
             var copy = Node.Owner.AddConstant(Node.ModuleName + ".weight", value.ConstantValue!.Clone());
-            Node.SetInput(1, copy);
+            var holder = ReferenceEquals(Node.Input(1), value) ? Node : Node.Input(1).Producer!;
+            holder.SetInput(ReferenceEquals(Node.Input(1), value) ? 1 : 0, copy);
             value = copy;
         }
         else

@@ -47,9 +47,7 @@ public sealed class QuantSim
     }
 
     /// <summary>A linear layer with a constant weight, possibly already behind its weight FakeQuant.</summary>
-    private static bool IsQuantizedLayer(Node node) =>
-        LinearLayer.IsLinearOp(node)
-        && (node.ConstantInput(1) is not null || node.InputOrNull(1)?.Producer is { } p && FakeQuantOp.Is(p) && p.Input(0).IsConstant);
+    private static bool IsQuantizedLayer(Node node) => LinearLayer.IsLinearOp(node) && LinearLayer.WeightValue(node) is not null;
 
     private static bool IsQuantizedAdd(Node node) =>
         node.OpType == "Add" && node.Inputs.Count == 2 && node.Inputs.All(i => i is { IsConstant: false });

@@ -1,0 +1,174 @@
+using SharpQuant.Passes;
+using SharpQuant.Runtime;
+
+namespace SharpQuant.Quantization;
+
+/// <summary>One layer's bias correction: the mean shift removed per output channel, summarized.</summary>
+public sealed record CorrectedBias(string Layer, double MeanAbsShift, double MaxAbsShift);
+
+public sealed record BiasCorrectionReport(string Method, IReadOnlyList<CorrectedBias> Corrected, IReadOnlyList<RejectedCandidate> Skipped);
+
+/// <summary>
+/// Bias correction (Nagel et al. 2019, section 4.2): quantizing the weights shifts each output channel's mean by
+/// E[(W_q − W)·x]; subtracting that shift from the bias removes the systematic part of the error.
+/// <list type="bullet">
+/// <item>Empirical: E[y_q − y_f] measured on calibration batches, layer by layer in graph order, each layer measured
+/// after the layers before it were corrected (one pass over the data per layer).</item>
+/// <item>Analytic (data-free): E[x] of each input channel from the BatchNorm statistics of the layer that feeds it,
+/// through ReLU with the clipped-normal mean E[max(0, z)] = σφ(μ/σ) + μΦ(μ/σ) for z ~ N(μ = β, σ = |γ|).</item>
+/// </list>
+/// Both edit the simulation's biases in place (a layer without a bias gets one, except a MatMul).
+/// </summary>
+public static class BiasCorrection
+{
+    public static BiasCorrectionReport Empirical(QuantSim sim, Graph floatGraph, IReadOnlyList<Tensor> batches, ExecutorOptions? options = null)
+    {
+        if (batches.Count == 0)
+        {
+            throw new SharpQuantException("empirical bias correction needs calibration batches");
+        }
+        var layers = WeightQuantizedLayers(sim, out var skipped);
+        var inputName = floatGraph.Inputs[0].Name;
+        var taps = layers.Select(l => l.Node.Output.Name).ToArray();
+        var floatMeans = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        using (var reference = new GraphExecutor(floatGraph, options))
+        {
+            foreach (var name in taps)
+            {
+                floatMeans[name] = new double[layers.First(l => l.Node.Output.Name == name).OutChannels];
+            }
+            foreach (var batch in batches)
+            {
+                var result = reference.Run(new Dictionary<string, Tensor> { [inputName] = batch }, taps);
+                foreach (var name in taps)
+                {
+                    AddChannelMeans(result[name], floatMeans[name], batches.Count);
+                }
+            }
+        }
+        var corrected = new List<CorrectedBias>();
+        using var quantized = sim.CreateExecutor(options);
+        foreach (var layer in layers)
+        {
+            var name = layer.Node.Output.Name;
+            var quantMeans = new double[layer.OutChannels];
+            foreach (var batch in batches)
+            {
+                // Each run sees every correction made so far: the executor rebuilds its session when the graph changes.
+                var result = quantized.Run(new Dictionary<string, Tensor> { [inputName] = batch }, [name]);
+                AddChannelMeans(result[name], quantMeans, batches.Count);
+            }
+            var shift = quantMeans.Select((q, c) => q - floatMeans[name][c]).ToArray();
+            corrected.Add(Apply(layer, shift));
+        }
+        return new BiasCorrectionReport("empirical", corrected, skipped);
+    }
+
+    public static BiasCorrectionReport Analytic(QuantSim sim)
+    {
+        var layers = WeightQuantizedLayers(sim, out var skipped);
+        var corrected = new List<CorrectedBias>();
+        foreach (var layer in layers)
+        {
+            if (ExpectedInput(layer.Node.Input(0), layer.InChannels) is not { } mean)
+            {
+                skipped.Add(new RejectedCandidate(layer.Node.ModuleName, layer.Node.ModuleName, "the expected input is unknown without data (its input does not come from a layer with BatchNorm statistics through ReLU)"));
+                continue;
+            }
+            var weightFq = layer.Node.Input(1).Producer!;
+            var original = weightFq.Input(0).ConstantValue!;
+            var error = QuantMath.FakeQuantize(original, FakeQuantOp.Read(weightFq));
+            System.Numerics.Tensors.TensorPrimitives.Subtract(error.Floats, original.Floats, error.Floats);
+            var shift = LinearLayer.ApplyWeights(layer, error, mean);
+            corrected.Add(Apply(layer, shift));
+        }
+        return new BiasCorrectionReport("analytic", corrected, skipped);
+    }
+
+    /// <summary>The layers whose weight FakeQuant is on, in graph order, viewed with their float weights.</summary>
+    private static List<LinearLayer> WeightQuantizedLayers(QuantSim sim, out List<RejectedCandidate> skipped)
+    {
+        skipped = [];
+        var layers = new List<LinearLayer>();
+        foreach (var node in sim.Graph.Nodes.Where(LinearLayer.IsLinearOp))
+        {
+            if (node.InputOrNull(1)?.Producer is not { } fq || !FakeQuantOp.Is(fq) || !FakeQuantOp.IsEnabled(fq) || !fq.Input(0).IsConstant)
+            {
+                continue;
+            }
+            if (node.OpType == "MatMul")
+            {
+                skipped.Add(new RejectedCandidate(node.ModuleName, node.ModuleName, "a MatMul has no bias to correct"));
+                continue;
+            }
+            layers.Add(LinearLayer.Create(node));
+        }
+        return layers;
+    }
+
+    private static CorrectedBias Apply(LinearLayer layer, double[] shift)
+    {
+        var bias = layer.BiasOrZeros();
+        for (var c = 0; c < bias.Length; c++)
+        {
+            bias[c] = (float)(bias[c] - shift[c]);
+        }
+        layer.SetBias(bias);
+        var abs = shift.Select(Math.Abs).ToArray();
+        return new CorrectedBias(layer.Node.ModuleName, abs.Average(), abs.Max());
+    }
+
+    /// <summary>Adds each channel's mean over batch and spatial positions (axis 1 is the channel), divided by the batch count.</summary>
+    private static void AddChannelMeans(Tensor values, double[] means, int batches)
+    {
+        var (outer, channels, inner) = QuantMath.ChannelLayout(values.Shape, values.Rank > 1 ? 1 : null);
+        var data = values.Floats;
+        for (var c = 0; c < channels; c++)
+        {
+            double sum = 0;
+            for (long o = 0; o < outer; o++)
+            {
+                sum += System.Numerics.Tensors.TensorPrimitives.Sum(data.Slice((int)((o * channels + c) * inner), (int)inner));
+            }
+            means[c] += sum / (outer * inner) / batches;
+        }
+    }
+
+    /// <summary>E[x] per channel of a layer input, from the BatchNorm statistics upstream; null when unknown.</summary>
+    internal static double[]? ExpectedInput(Value input, int channels)
+    {
+        var value = input;
+        var throughRelu = false;
+        while (value.Producer is { } p)
+        {
+            if (FakeQuantOp.Is(p) || p.OpType is "Identity" or "Dropout")
+            {
+                value = p.Input(0);
+                continue;
+            }
+            if (p.OpType == "Relu" && !throughRelu)
+            {
+                throughRelu = true;
+                value = p.Input(0);
+                continue;
+            }
+            if (LinearLayer.IsLinearOp(p) && BatchNormStats.Of(p) is { } stats && stats.Beta.Length == channels)
+            {
+                return stats.Beta.Select((beta, c) => throughRelu ? ClippedNormalMean(beta, Math.Abs(stats.Gamma[c])) : beta).ToArray();
+            }
+            return null;
+        }
+        return null;
+    }
+
+    /// <summary>E[max(0, z)] for z ~ N(μ, σ²): σ·φ(μ/σ) + μ·Φ(μ/σ).</summary>
+    public static double ClippedNormalMean(double mu, double sigma)
+    {
+        if (sigma <= 0)
+        {
+            return Math.Max(0, mu);
+        }
+        var t = mu / sigma;
+        return sigma * StandardNormal.Density(t) + mu * StandardNormal.Cdf(t);
+    }
+}
