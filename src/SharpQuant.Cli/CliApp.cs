@@ -16,6 +16,7 @@ public static class CliApp
             FoldCommand.Create(context),
             EqualizeCommand.Create(context),
             QuantizeCommand.Create(context),
+            EvaluateCommand.Create(context),
             DemoCommand.Create(context),
         };
         root.Options.Add(verbose);
