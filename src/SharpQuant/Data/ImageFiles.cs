@@ -67,7 +67,28 @@ public static class ImageFiles
         return image with { Pixels = pixels };
     }
 
-    private static RgbImage ToRgb(SKBitmap bitmap, string source)
+    /// <summary>Turns the image upside down (a 180° rotation): pixel i becomes pixel n−1−i.</summary>
+    public static RgbImage Rotate180(RgbImage image)
+    {
+        var pixels = new byte[image.Pixels.Length];
+        var count = image.Width * image.Height;
+        for (var i = 0; i < count; i++)
+        {
+            Array.Copy(image.Pixels, i * 3, pixels, (count - 1 - i) * 3, 3);
+        }
+        return image with { Pixels = pixels };
+    }
+
+    /// <summary>The image as lossless PNG bytes.</summary>
+    public static byte[] EncodePng(RgbImage image)
+    {
+        using var bitmap = FromRgb(image);
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100)
+            ?? throw new SharpQuantException($"cannot encode '{image.Source}' as PNG");
+        return data.ToArray();
+    }
+
+    internal static RgbImage ToRgb(SKBitmap bitmap, string source)
     {
         using var rgba = bitmap.ColorType == SKColorType.Rgba8888 && bitmap.AlphaType != SKAlphaType.Premul
             ? bitmap.Copy()
@@ -83,7 +104,7 @@ public static class ImageFiles
         return new RgbImage(rgba.Width, rgba.Height, pixels, source);
     }
 
-    private static SKBitmap FromRgb(RgbImage image)
+    internal static SKBitmap FromRgb(RgbImage image)
     {
         var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         var bytes = bitmap.GetPixelSpan();
