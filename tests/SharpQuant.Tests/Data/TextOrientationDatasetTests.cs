@@ -17,9 +17,10 @@ public class TextOrientationDatasetTests
     private const int AcceptanceSeed = 1;
     private const int AcceptanceLines = 200;
 
-    [Fact]
+    [SkippableFact]
     public void SameSeedGivesBitwiseEqualTensorsAndAnotherSeedDoesNot()
     {
+        TestData.RequireFonts();
         using var a = new TextOrientationDataset(seed: 7, count: 6);
         using var b = new TextOrientationDataset(seed: 7, count: 6);
         using var c = new TextOrientationDataset(seed: 8, count: 6);
@@ -37,9 +38,10 @@ public class TextOrientationDatasetTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void ALineDependsOnlyOnSeedAndIndex()
     {
+        TestData.RequireFonts();
         using var shorter = new TextOrientationDataset(seed: 3, count: 3);
         using var longer = new TextOrientationDataset(seed: 3, count: 10);
         foreach (var line in shorter.Lines())
@@ -49,9 +51,10 @@ public class TextOrientationDatasetTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void EvenCountIsExactlyHalfUprightHalfRotatedAndBatchesCarryTheLabels()
     {
+        TestData.RequireFonts();
         using var set = new TextOrientationDataset(seed: 11, count: 14);
         var labels = set.Batches(4).SelectMany(b => b.Labels).ToArray();
 
@@ -62,9 +65,10 @@ public class TextOrientationDatasetTests
         Assert.Equal(new[] { 4, 4, 4, 2 }, set.Batches(4).Select(b => (int)b.Images.Shape[0]));
     }
 
-    [Fact]
+    [SkippableFact]
     public void RotatedLineIsTheUpsideDownImageOfItsUprightRendering()
     {
+        TestData.RequireFonts();
         using var set = new TextOrientationDataset(seed: 5, count: 4);
         var rotated = set.Line(1);
         Assert.True(rotated.Spec.Rotated);
@@ -77,9 +81,10 @@ public class TextOrientationDatasetTests
         Assert.Equal(upright.Pixels[..3], rotated.Image.Pixels[^3..]);
     }
 
-    [Fact]
+    [SkippableFact]
     public void SpecsStayInTheDocumentedRanges()
     {
+        TestData.RequireFonts();
         using var set = new TextOrientationDataset(seed: 2, count: 60);
         for (var i = 0; i < set.Count; i++)
         {
@@ -96,9 +101,10 @@ public class TextOrientationDatasetTests
         Assert.Contains(Enumerable.Range(0, set.Count), i => set.Spec(i).Text.Contains(' '));
     }
 
-    [Fact]
+    [SkippableFact]
     public void WrittenPngsDecodeToTheSamePixels()
     {
+        TestData.RequireFonts();
         using var folder = TestData.NewTempFolder();
         using var set = new TextOrientationDataset(seed: 9, count: 2);
 
@@ -128,6 +134,7 @@ public class TextOrientationDatasetTests
     public void FloatClassifierReadsTheOrientationOfAtLeast95PercentOfTheLines()
     {
         TestData.RequireSharedData();
+        TestData.RequireFonts();
         using var executor = new GraphExecutor(OnnxModel.Load(TestData.PpocrModelPath));
         using var set = new TextOrientationDataset(AcceptanceSeed, AcceptanceLines);
         var correct = 0;

@@ -32,6 +32,24 @@ public static class TestData
         Skip.If(true, message + "; skipping (set up ../shared/data to run this test)");
     }
 
+    /// <summary>
+    /// Skips the test (or fails it under CI, whose script installs them) when the DejaVu fonts the rendered
+    /// text lines need are missing: a fresh machine with only the .NET SDK may lack them.
+    /// </summary>
+    public static void RequireFonts()
+    {
+        if (Directory.Exists(SharpQuant.Data.DejaVuFonts.DefaultFolder))
+        {
+            return;
+        }
+        var message = $"DejaVu fonts not found at {SharpQuant.Data.DejaVuFonts.DefaultFolder} (Debian package {SharpQuant.Data.DejaVuFonts.Package})";
+        if (IsCi)
+        {
+            throw new InvalidOperationException(message + " (CI=true: .ci/run installs them)");
+        }
+        Skip.If(true, message + "; skipping");
+    }
+
     /// <summary>A fresh empty folder under the system temp folder, removed by the caller's dispose.</summary>
     public static TempFolder NewTempFolder() => new();
 
