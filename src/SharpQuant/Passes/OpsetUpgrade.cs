@@ -124,15 +124,17 @@ public static class OpsetUpgrade
         var producer = value.Producer;
         return producer?.OpType switch
         {
-            "MatMul" or "Gemm" when producer.ConstantInput(1) is { Rank: 2 } && (producer.Input(0).Shape?.Count ?? InferRank(producer.Input(0))) == 2 => 2,
-            "Gemm" => 2,
-            "Add" or "Sub" or "Mul" or "Div" or "Relu" or "Sigmoid" or "Identity" => producer.Inputs.Where(i => i is not null && !i.IsConstant).Select(i => i!.Shape?.Count ?? InferRank(i!)).DefaultIfEmpty(-1).Max(),
-            "Flatten" => 2,
+            "MatMul" when LinearLayer.WeightValue(producer)?.ConstantValue is { Rank: 2 } => RankOf(producer.Input(0)),
+            "Gemm" or "Flatten" => 2,
+            "Add" or "Sub" or "Mul" or "Div" => producer.Inputs.Where(i => i is not null && !i.IsConstant).Select(i => RankOf(i!)).DefaultIfEmpty(-1).Max(),
+            "Relu" or "Sigmoid" or "Identity" or "FakeQuant" or "Clip" or "LeakyRelu" => RankOf(producer.Input(0)),
             "Reshape" when producer.ConstantInput(1) is { } shape => (int)shape.ElementCount,
             "Reshape" when producer.Input(1).Producer?.OpType == "Concat" => producer.Input(1).Producer!.Inputs.Sum(i => (int)(i!.Shape?[0].Size ?? i.ConstantValue?.ElementCount ?? 1)),
             _ => -1,
         };
     }
+
+    private static int RankOf(Value value) => value.Shape?.Count ?? InferRank(value);
 
     private static void MoveFloatAttributesToInputs(Graph graph, Node node, string[] names, float[] fallbacks)
     {
