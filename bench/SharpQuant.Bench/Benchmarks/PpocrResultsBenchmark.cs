@@ -76,7 +76,7 @@ public sealed class PpocrResultsBenchmark : IBenchmark
         sim.Calibrate(calibration);
         if (correct)
         {
-            BiasCorrection.Empirical(sim, graph, calibration);
+            BiasCorrection.Empirical(sim, calibration);
         }
         return sim.CreateExecutor();
     }

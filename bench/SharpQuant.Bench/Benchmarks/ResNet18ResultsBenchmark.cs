@@ -62,7 +62,7 @@ public sealed class ResNet18ResultsBenchmark : IBenchmark
                     sim.Calibrate(calibration);
                     if (correct)
                     {
-                        BiasCorrection.Empirical(sim, source, calibration);
+                        BiasCorrection.Empirical(sim, calibration);
                     }
                     using var quantized = sim.CreateExecutor();
                     var fidelity = new FidelityAccumulator();

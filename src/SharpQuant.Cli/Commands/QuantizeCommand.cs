@@ -121,7 +121,7 @@ public static class QuantizeCommand
             }
             if (correction is not null)
             {
-                var report = correction == "empirical" ? BiasCorrection.Empirical(sim, graph, calibration!) : BiasCorrection.Analytic(sim);
+                var report = correction == "empirical" ? BiasCorrection.Empirical(sim, calibration!) : BiasCorrection.Analytic(sim);
                 console.MarkupLine($"{report.Method} bias correction: {report.Corrected.Count} layers corrected, {report.Skipped.Count} skipped");
                 foreach (var s in report.Skipped)
                 {

@@ -221,6 +221,19 @@ public sealed partial class Graph
         _values[publicName] = replacement;
     }
 
+    /// <summary>Gives a computed value a new name that no other value has.</summary>
+    public void RenameValue(Value value, string name)
+    {
+        if (_values.ContainsKey(name))
+        {
+            throw new InvalidOperationException($"a value named '{name}' already exists");
+        }
+        _values.Remove(value.Name);
+        value.Name = name;
+        _values[name] = value;
+        Touch();
+    }
+
     /// <summary>Removes a node whose outputs nobody reads any more.</summary>
     public void RemoveNode(Node node)
     {

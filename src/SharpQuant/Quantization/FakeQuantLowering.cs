@@ -47,24 +47,31 @@ public static class FakeQuantLowering
             graph.RemoveNode(fq);
             return;
         }
-        var name = fq.ModuleName;
+        var prefix = fq.ModuleName;
         var shape = BroadcastShape(x, fq, p);
-        var scale = graph.AddConstant(name + ".s", Tensor.FromFloats(p.Scale, shape));
-        var zero = graph.AddConstant(name + ".z", Tensor.FromFloats(p.ZeroPoint.Select(z => (float)z).ToArray(), shape));
-        var qmin = graph.AddConstant(name + ".qmin", Tensor.Scalar(p.QMin));
-        var qmax = graph.AddConstant(name + ".qmax", Tensor.Scalar(p.QMax));
-        var div = graph.AddNode("Div", [x, scale], moduleName: name + ".div", after: fq);
-        var round = graph.AddNode("Round", [div.Output], moduleName: name + ".round", after: div);
-        var add = graph.AddNode("Add", [round.Output, zero], moduleName: name + ".add_zp", after: round);
-        var clip = graph.AddNode("Clip", [add.Output, qmin, qmax], moduleName: name + ".clip", after: add);
-        var sub = graph.AddNode("Sub", [clip.Output, zero], moduleName: name + ".sub_zp", after: clip);
-        var mul = graph.AddNode("Mul", [sub.Output, scale], moduleName: name + ".mul", after: sub);
+        var scale = graph.AddConstant(prefix + ".s", Tensor.FromFloats(p.Scale, shape));
+        var zero = graph.AddConstant(prefix + ".z", Tensor.FromFloats(p.ZeroPoint.Select(z => (float)z).ToArray(), shape));
+        var qmin = graph.AddConstant(prefix + ".qmin", Tensor.Scalar(p.QMin));
+        var qmax = graph.AddConstant(prefix + ".qmax", Tensor.Scalar(p.QMax));
+        var div = graph.AddNode("Div", [x, scale], moduleName: prefix + ".div", after: fq);
+        var round = graph.AddNode("Round", [div.Output], moduleName: prefix + ".round", after: div);
+        var add = graph.AddNode("Add", [round.Output, zero], moduleName: prefix + ".add_zp", after: round);
+        var clip = graph.AddNode("Clip", [add.Output, qmin, qmax], moduleName: prefix + ".clip", after: add);
+        var sub = graph.AddNode("Sub", [clip.Output, zero], moduleName: prefix + ".sub_zp", after: clip);
+        var mul = graph.AddNode("Mul", [sub.Output, scale], moduleName: prefix + ".mul", after: sub);
         foreach (var n in new[] { div, round, add, clip, sub, mul })
         {
             n.Output.ElementType = ElementType.Float;
         }
+        var name = fq.Output.Name;
+        var wasOutput = fq.Output.IsGraphOutput;
         graph.ReplaceAllUsesWith(fq.Output, mul.Output);
         graph.RemoveNode(fq);
+        if (!wasOutput)
+        {
+            // The quantized value keeps the FakeQuant's output name, so it can still be tapped after lowering.
+            graph.RenameValue(mul.Output, name);
+        }
     }
 
     private static long[] BroadcastShape(Value x, Node fq, QParams p)

@@ -50,29 +50,31 @@ public class BiasCorrectionTests
     }
 
     [SkippableFact]
-    public void EmpiricalCorrectionRemovesTheMeanShiftOfEachLayer()
+    public void EmpiricalCorrectionRemovesTheWeightErrorsMeanShiftLayerByLayer()
     {
         var images = RealImages.ResNet18Batch();
         var graph = TestModels.ResNet18().FoldBatchNorm();
         var sim = WeightOnly(graph, 4);
         using var floatRun = new GraphExecutor(graph);
         var reference = floatRun.Run(images);
-        double before;
+        var layer = sim.Graph.FindNode("stem.conv1")!;
+        var inputs = new Dictionary<string, Tensor> { [graph.Inputs[0].Name] = images };
+        var floatMeans = ChannelMeans(floatRun.Run(inputs, [layer.Output.Name])[layer.Output.Name]);
+        double before, offsetBefore;
         using (var q = sim.CreateExecutor())
         {
             before = Sqnr(reference, q.Run(images));
+            offsetBefore = ChannelMeans(q.Run(inputs, [layer.Output.Name])[layer.Output.Name]).Zip(floatMeans, (a, b) => Math.Abs(a - b)).Max();
         }
-        var report = BiasCorrection.Empirical(sim, graph, [images]);
+        var report = BiasCorrection.Empirical(sim, [images]);
         Assert.Equal(22, report.Corrected.Count);
         Assert.All(report.Corrected, c => Assert.True(double.IsFinite(c.MaxAbsShift)));
 
-        // After correction the first layer's per-channel mean matches the float model's on the same data.
-        var layer = sim.Graph.FindNode("stem.conv1")!;
+        // The stem reads the image itself, so its corrected channel means match the float model's except at
+        // the zero-padded border the expectation does not model.
         using var after = sim.CreateExecutor();
-        var quantOut = after.Run(new Dictionary<string, Tensor> { [graph.Inputs[0].Name] = images }, [layer.Output.Name])[layer.Output.Name];
-        var floatOut = floatRun.Run(new Dictionary<string, Tensor> { [graph.Inputs[0].Name] = images }, [layer.Output.Name])[layer.Output.Name];
-        var diff = ChannelMeans(quantOut).Zip(ChannelMeans(floatOut), (a, b) => Math.Abs(a - b)).Max();
-        Assert.True(diff < 1e-3 * ChannelMeans(floatOut).Max(Math.Abs), $"channel mean difference {diff}");
+        var offsetAfter = ChannelMeans(after.Run(inputs, [layer.Output.Name])[layer.Output.Name]).Zip(floatMeans, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(offsetAfter < 0.2 * offsetBefore, $"largest channel-mean offset {offsetBefore:G3} → {offsetAfter:G3}");
         var improved = Sqnr(reference, after.Run(images));
         Assert.True(improved > before, $"SQNR {before:F2} dB → {improved:F2} dB");
     }
