@@ -11,6 +11,7 @@ public sealed class ImageBatches
 {
     private readonly List<string> _skipped = [];
     private readonly List<string> _samples = [];
+    private int _images;
     private readonly IReadOnlyList<string> _undecodable = [];
 
     /// <summary>Every image whole, in name order, and with <paramref name="includeFlips"/> also mirrored.</summary>
@@ -69,6 +70,9 @@ public sealed class ImageBatches
     /// <summary>The names of the samples of the last pass, in batch order (file names, or <see cref="ImageVariant.Name"/>).</summary>
     public IReadOnlyList<string> Samples => _samples;
 
+    /// <summary>The images that gave samples in the last pass (each gives one or more samples).</summary>
+    public int Images => _images;
+
     /// <summary>Samples per pass (before files that fail to decode are known).</summary>
     public int ExpectedSamples => Split is { } split
         ? split.FilesIn(Set!.Value).Count * split.Plan.VariantsPerImage
@@ -83,8 +87,7 @@ public sealed class ImageBatches
         {
             return $"{Set!.Value.ToString().ToLowerInvariant()} set, {_samples.Count} samples; split of {split.Describe()}";
         }
-        var images = _samples.Count / (IncludeFlips ? 2 : 1);
-        return $"{images} whole image{(images == 1 ? "" : "s")}{(IncludeFlips ? " and their mirror images" : "")}, {_samples.Count} samples";
+        return $"{_images} whole image{(_images == 1 ? "" : "s")}{(IncludeFlips ? " and their mirror images" : "")}, {_samples.Count} samples";
     }
 
     public IEnumerable<Tensor> Batches()
@@ -92,6 +95,7 @@ public sealed class ImageBatches
         _skipped.Clear();
         _skipped.AddRange(_undecodable);
         _samples.Clear();
+        _images = 0;
         var pending = new List<Tensor>(BatchSize);
         var files = Split is { } split ? split.FilesIn(Set!.Value) : Files;
         foreach (var file in files)
@@ -106,6 +110,7 @@ public sealed class ImageBatches
                 _skipped.Add(file);
                 continue;
             }
+            _images++;
             foreach (var (name, variant) in VariantsOf(file, image))
             {
                 pending.Add(Preset.ToTensor(variant));

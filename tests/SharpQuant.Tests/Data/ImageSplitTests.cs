@@ -96,6 +96,7 @@ public class ImageSplitTests(ITestOutputHelper output)
         output.WriteLine(evaluation.Describe());
 
         Assert.Equal(SharedPhotos, calibration.Split!.Files.Count);
+        Assert.Equal(5, calibration.Images);
         Assert.Equal(50, calibration.Samples.Count);
         Assert.Equal(40, evaluation.Samples.Count);
         Assert.Equal(50, calibrationTensors.Sum(t => t.Shape[0]));
