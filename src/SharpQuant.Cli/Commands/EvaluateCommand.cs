@@ -10,12 +10,16 @@ using Spectre.Console;
 namespace SharpQuant.Cli.Commands;
 
 /// <summary>
-/// <c>sharpquant evaluate FLOAT.onnx [QUANT.onnx ...] --images DIR</c>: runs the float model and every candidate
-/// on the same image batches and reports each candidate's fidelity to the float outputs (cosine, SQNR, top-1
-/// agreement, KL, max|Δ|); with <c>--labels</c>, also the top-k classes per image of every model.
+/// <c>sharpquant evaluate FLOAT.onnx [QUANT.onnx ...] --images DIR [--split SET]</c> or <c>--text-orientation N</c>:
+/// runs the float model and every candidate on the same batches and reports each candidate's fidelity to the float
+/// outputs (cosine, SQNR, top-1 agreement, KL, max|Δ|); on the labelled text lines also every model's accuracy;
+/// with <c>--labels</c>, also the top-k classes per image of every model.
 /// </summary>
 public static class EvaluateCommand
 {
+    /// <summary>The seed of <c>--seed</c> when none is given: the seed TextOrientationDatasetTests measures the float classifier with.</summary>
+    public const int DefaultSeed = 1;
+
     public static Command Create(CliContext context)
     {
         var models = new Argument<string[]>("models")
@@ -23,20 +27,60 @@ public static class EvaluateCommand
             Description = "The float model, then the models to compare with it (default: the ImageNet ResNet18 that ships with SharpQuant, alone)",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var images = new Option<string>("--images") { Description = "Folder of images to evaluate on (JPEG, PNG, BMP, WebP)", Required = true };
-        var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18 or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
+        var images = new Option<string>("--images") { Description = "Folder of images to evaluate on (JPEG, PNG, BMP, WebP)" };
+        var textOrientation = new Option<int?>("--text-orientation")
+        {
+            Description = "Instead of --images: N rendered text lines (half upright, half turned by 180°) for the ppocr-cls models given; prints each model's accuracy",
+        };
+        var seed = new Option<int>("--seed") { Description = "Seed of the rendered text lines and of the --split crops", DefaultValueFactory = _ => DefaultSeed };
+        var split = new Option<string>("--split")
+        {
+            Description = "Evaluate on crops: 5 deterministic crops of each image and their mirror images, of the calibration images (1st, 3rd, … by name), " +
+                "the evaluation images (2nd, 4th, …) or all; without --split every image once, whole",
+        };
+        split.AcceptOnlyFromAmong("calibration", "evaluation", "all");
+        var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18, imagenet or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
         preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
         var labels = new Option<string>("--labels") { Description = "Class names, one per line or \"index label\" lines; prints the top-k per image" };
         var top = new Option<int>("--top") { Description = "How many classes --labels prints per image", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
-        var command = new Command("evaluate", "Compare models' outputs with the float model's on images")
+        var command = new Command("evaluate", "Compare models' outputs with the float model's on images or rendered text lines")
         {
-            models, images, preset, labels, top, batch, json,
+            models, images, textOrientation, seed, split, preset, labels, top, batch, json,
         };
         command.SetAction(parse => context.Runner.Run(parse, () =>
         {
             var given = parse.GetValue(models) ?? [];
+            var textLines = parse.GetValue(textOrientation);
+            var imageFolder = parse.GetValue(images);
+            if (textLines is not null && imageFolder is not null)
+            {
+                throw new UsageException("--images and --text-orientation exclude each other");
+            }
+            if (textLines is null && imageFolder is null)
+            {
+                throw new UsageException("give --images DIR or --text-orientation N");
+            }
+            if (textLines is not null)
+            {
+                if (textLines < 1)
+                {
+                    throw new UsageException("--text-orientation takes 1 or more lines");
+                }
+                if (given.Length == 0)
+                {
+                    throw new UsageException("--text-orientation needs the ppocr-cls model (and any candidates) on the command line");
+                }
+                if (parse.GetValue(split) is not null)
+                {
+                    throw new UsageException("--split splits an image folder; it does not apply to --text-orientation");
+                }
+                if (parse.GetResult(preset) is { Implicit: false } && parse.GetValue(preset) != "ppocr-cls")
+                {
+                    throw new UsageException("--text-orientation uses the ppocr-cls preprocessing");
+                }
+            }
             var floatPath = given.Length == 0 ? DefaultModels.ResNet18Path : given[0];
             var candidatePaths = given.Skip(1).ToList();
             var k = parse.GetValue(top);
@@ -44,25 +88,42 @@ public static class EvaluateCommand
             {
                 throw new UsageException("--top takes 1 or more classes");
             }
-            if (parse.GetValue(batch) < 1)
+            var batchSize = parse.GetValue(batch);
+            if (batchSize < 1)
             {
                 throw new UsageException("--batch takes 1 or more images");
             }
             var classNames = parse.GetValue(labels) is { } labelPath ? Labels.Load(labelPath) : null;
 
-            var imagePreset = ImagePresets.Create(parse.GetValue(preset)!);
+            var imagePreset = ImagePresets.Create(textLines is null ? parse.GetValue(preset)! : "ppocr-cls");
             using var presetResources = imagePreset as IDisposable;
-            var data = new ImageBatches(parse.GetValue(images)!, imagePreset, parse.GetValue(batch), includeFlips: false);
+            using var textSet = textLines is null ? null : new TextOrientationDataset(parse.GetValue(seed), textLines.Value);
+            ImageBatches? data = null;
+            if (imageFolder is not null)
+            {
+                data = parse.GetValue(split) is { } set
+                    ? new ImageBatches(imageFolder, imagePreset, batchSize, new CropPlan(parse.GetValue(seed)), ParseSet(set))
+                    : new ImageBatches(imageFolder, imagePreset, batchSize, includeFlips: false);
+            }
+            var sampleNames = new List<string>();
+            var source = textSet is not null
+                ? textSet.Batches(batchSize).Select(b =>
+                {
+                    sampleNames.AddRange(b.Labels.Select(l => $"line {sampleNames.Count} ({(l == TextOrientationDataset.LabelUpright ? "0°" : "180°")})"));
+                    return (b.Images, (int[]?)b.Labels);
+                })
+                : data!.Batches().Select(t => (t, (int[]?)null));
 
             // Every model is loaded before any image is run, so a missing or broken file fails at once.
             var floatGraph = LoadBatchable(floatPath);
             var candidateGraphs = candidatePaths.Select(LoadBatchable).ToList();
             using var reference = new GraphExecutor(floatGraph);
             var candidates = candidatePaths.Zip(candidateGraphs, (p, g) => new Candidate(p, new GraphExecutor(g))).ToList();
+            var accuracy = new[] { floatPath }.Concat(candidatePaths).Select(_ => new AccuracyAccumulator(1)).ToList();
             try
             {
                 var topK = new List<List<IReadOnlyList<TopKEntry>>>();
-                foreach (var input in data.Batches())
+                foreach (var (input, truth) in source)
                 {
                     var expected = Run(reference, floatPath, input);
                     var perModel = new List<IReadOnlyList<IReadOnlyList<TopKEntry>>>();
@@ -70,8 +131,13 @@ public static class EvaluateCommand
                     {
                         perModel.Add(TopK.Of(expected, k, classNames));
                     }
-                    foreach (var candidate in candidates)
+                    if (truth is not null)
                     {
+                        accuracy[0].Add(expected, truth);
+                    }
+                    for (var m = 0; m < candidates.Count; m++)
+                    {
+                        var candidate = candidates[m];
                         var actual = Run(candidate.Executor, candidate.Path, input);
                         if (!actual.Shape.SequenceEqual(expected.Shape))
                         {
@@ -79,6 +145,10 @@ public static class EvaluateCommand
                                 $"'{candidate.Path}' outputs shape {Shapes.Format(actual.Shape)} but the float model '{floatPath}' outputs {Shapes.Format(expected.Shape)}");
                         }
                         candidate.Fidelity.Add(expected, actual);
+                        if (truth is not null)
+                        {
+                            accuracy[m + 1].Add(actual, truth);
+                        }
                         if (classNames is not null)
                         {
                             perModel.Add(TopK.Of(actual, k, classNames));
@@ -92,38 +162,63 @@ public static class EvaluateCommand
                         }
                     }
                 }
-                foreach (var skipped in data.Skipped)
+                if (data is not null)
                 {
-                    context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
+                    sampleNames.AddRange(data.Samples);
+                    foreach (var skipped in data.Skipped)
+                    {
+                        context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
+                    }
                 }
-                var used = data.Files.Except(data.Skipped).ToList();
                 var modelNames = new[] { floatPath }.Concat(candidatePaths).ToList();
+                var accuracies = textSet is null ? null : accuracy.Select(a => a.Report()).ToList();
+                var what = textSet is not null
+                    ? $"{textSet.Count} rendered text line{(textSet.Count == 1 ? "" : "s")}, seed {textSet.Seed}, half turned by 180°"
+                    : data!.Describe();
                 if (parse.GetValue(json))
                 {
                     context.Out.WriteLine(JsonOutput.Serialize(new
                     {
                         model = floatPath,
                         preset = imagePreset.Name,
-                        images = used.Count,
-                        skipped = data.Skipped,
-                        candidates = candidates.Select(c => new { model = c.Path, fidelity = c.Fidelity.Report() }),
-                        topK = classNames is null ? null : used.Zip(topK, (file, predictions) => new
+                        data = what,
+                        images = sampleNames.Count,
+                        split = data?.Set?.ToString().ToLowerInvariant(),
+                        splitImages = data?.Split is { } s ? new
                         {
-                            image = file,
+                            total = s.Files.Count,
+                            cropsPerImage = CropPlan.CropsPerImage,
+                            variantsPerImage = s.Plan.VariantsPerImage,
+                            calibration = s.FilesIn(ImageSet.Calibration).Count,
+                            evaluation = s.FilesIn(ImageSet.Evaluation).Count,
+                        } : null,
+                        skipped = data?.Skipped ?? [],
+                        accuracy = accuracies is null ? null : modelNames.Zip(accuracies, (m, a) => new { model = m, top1 = a.Top1, correct = a.Top1Correct, samples = a.Samples }),
+                        candidates = candidates.Select(c => new { model = c.Path, fidelity = c.Fidelity.Report() }),
+                        topK = classNames is null ? null : sampleNames.Zip(topK, (sample, predictions) => new
+                        {
+                            image = sample,
                             models = modelNames.Zip(predictions, (m, p) => new { model = m, top = p }),
                         }),
                     }));
                     return ExitCodes.Ok;
                 }
                 var console = ConsoleOutput.For(context.Out);
-                console.MarkupLine($"evaluated [bold]{used.Count}[/] image{(used.Count == 1 ? "" : "s")} from {Markup.Escape(parse.GetValue(images)!)} (preset {imagePreset.Name}); float model {Markup.Escape(floatPath)}");
+                var plural = sampleNames.Count == 1 ? "" : "s";
+                console.MarkupLine(textSet is null
+                    ? $"evaluated [bold]{sampleNames.Count}[/] image{plural} from {Markup.Escape(imageFolder!)} ({Markup.Escape(what)}; preset {imagePreset.Name}); float model {Markup.Escape(floatPath)}"
+                    : $"evaluated [bold]{sampleNames.Count}[/] sample{plural} ({Markup.Escape(what)}; preset {imagePreset.Name}); float model {Markup.Escape(floatPath)}");
+                if (accuracies is not null)
+                {
+                    WriteAccuracy(console, modelNames, accuracies);
+                }
                 if (candidates.Count > 0)
                 {
                     WriteFidelity(console, candidates);
                 }
                 if (classNames is not null)
                 {
-                    WriteTopK(context.Out, k, used, modelNames, topK);
+                    WriteTopK(context.Out, k, sampleNames, modelNames, topK);
                 }
                 return ExitCodes.Ok;
             }
@@ -137,6 +232,13 @@ public static class EvaluateCommand
         }));
         return command;
     }
+
+    internal static ImageSet ParseSet(string name) => name switch
+    {
+        "calibration" => ImageSet.Calibration,
+        "evaluation" => ImageSet.Evaluation,
+        _ => ImageSet.All,
+    };
 
     /// <summary>"∞" for identical outputs, else dB with two decimals.</summary>
     public static string FormatDb(double db) =>
@@ -179,6 +281,19 @@ public static class EvaluateCommand
         console.Write(table);
     }
 
+    private static void WriteAccuracy(IAnsiConsole console, IReadOnlyList<string> modelNames, IReadOnlyList<AccuracyReport> accuracies)
+    {
+        var table = new Table().AddColumns("model", "accuracy");
+        for (var m = 0; m < modelNames.Count; m++)
+        {
+            var a = accuracies[m];
+            table.AddRow(
+                Markup.Escape((m == 0 ? "float " : "") + modelNames[m]),
+                $"{(100 * a.Top1).ToString("F1", CultureInfo.InvariantCulture)} % ({a.Top1Correct}/{a.Samples})");
+        }
+        console.Write(table);
+    }
+
     private static void WriteTopK(TextWriter output, int k, IReadOnlyList<string> images, IReadOnlyList<string> modelNames, IReadOnlyList<IReadOnlyList<IReadOnlyList<TopKEntry>>> topK)
     {
         // Plain writes, not markup: labels may hold brackets, and the lines match the PyTorch tutorial's.
@@ -187,7 +302,7 @@ public static class EvaluateCommand
             for (var m = 0; m < modelNames.Count; m++)
             {
                 output.WriteLine();
-                output.WriteLine($"{Path.GetFileName(images[i])}: top-{k} of {(m == 0 ? "float " : "")}{modelNames[m]}");
+                output.WriteLine($"{images[i]}: top-{k} of {(m == 0 ? "float " : "")}{modelNames[m]}");
                 output.Write(TopK.Format(topK[i][m]));
             }
         }

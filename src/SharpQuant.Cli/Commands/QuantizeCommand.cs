@@ -20,7 +20,14 @@ public static class QuantizeCommand
         var model = ModelArgument.Create();
         var images = new Option<string>("--images") { Description = "Folder of calibration images (JPEG, PNG, BMP, WebP); not needed with --data-free" };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the quantized model", Required = true };
-        var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18 or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
+        var split = new Option<string>("--split")
+        {
+            Description = "Calibrate on crops: 5 deterministic crops of each image and their mirror images, of the calibration images (1st, 3rd, … by name; " +
+                "evaluate --split evaluation then uses the others), the evaluation images or all; without --split every image whole and mirrored",
+        };
+        split.AcceptOnlyFromAmong("calibration", "evaluation", "all");
+        var seed = new Option<int>("--seed") { Description = "Seed of the --split crop sizes", DefaultValueFactory = _ => EvaluateCommand.DefaultSeed };
+        var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18, imagenet or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
         preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
         var weights = new Option<string>("--weights") { Description = "Weight granularity: per-channel or per-tensor", DefaultValueFactory = _ => "per-channel" };
         weights.AcceptOnlyFromAmong("per-channel", "per-tensor");
@@ -39,7 +46,7 @@ public static class QuantizeCommand
         var json = new Option<bool>("--json") { Description = "Print the result (format, sizes, every quantizer's parameters) as JSON" };
         var command = new Command("quantize", "Calibrate and export an int8 model")
         {
-            model, images, output, preset, weights, wbits, abits, observer, equalize, format, batch, printQParams, biasCorrection, dataFree, json,
+            model, images, split, seed, output, preset, weights, wbits, abits, observer, equalize, format, batch, printQParams, biasCorrection, dataFree, json,
         };
         command.SetAction(parse => context.Runner.Run(parse, () =>
         {
@@ -75,7 +82,14 @@ public static class QuantizeCommand
             {
                 throw new UsageException("--bias-correction empirical needs --images; use analytic without data");
             }
-            var data = imageFolder is null ? null : new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch), includeFlips: true);
+            if (parse.GetValue(split) is not null && imageFolder is null)
+            {
+                throw new UsageException("--split splits the --images folder");
+            }
+            var data = imageFolder is null ? null
+                : parse.GetValue(split) is { } set
+                    ? new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch), new CropPlan(parse.GetValue(seed)), EvaluateCommand.ParseSet(set))
+                    : new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch), includeFlips: true);
 
             var graph = OnnxModel.Load(path);
             graph.MakeBatchDynamic();
@@ -159,12 +173,14 @@ public static class QuantizeCommand
                     format = exportInt8 ? integerFormat.Name : null,
                     formatReason = exportInt8 ? integerFormat.Reason : null,
                     export = exportReport,
-                    images = data is null ? 0 : data.Files.Count - data.Skipped.Count,
+                    images = data?.Images ?? 0,
+                    samples = data?.Samples.Count ?? 0,
+                    calibration = data?.Describe(),
                     skipped = data?.Skipped ?? [],
                     quantizers = QParamsReport.Of(sim),
                 }));
             }
-            var how = data is null ? "without images (data-free)" : $"calibrated on {data.ExpectedSamples - 2 * data.Skipped.Count} samples ({data.Files.Count - data.Skipped.Count} images and their mirror images)";
+            var how = data is null ? "without images (data-free)" : $"calibrated on {data.Samples.Count} samples ({data.Describe()})";
             console.MarkupLine($"{how}; wrote [bold]{Markup.Escape(outPath)}[/] in {clock.Elapsed.TotalSeconds:F1} s");
             return ExitCodes.Ok;
         }));

@@ -2,15 +2,22 @@ namespace SharpQuant.Data;
 
 /// <summary>
 /// Streams a folder of images as batches for a model: decoded, preprocessed by a preset, stacked, one batch at a
-/// time so memory stays bounded however many images there are. Files that do not decode are skipped and listed
-/// in <see cref="Skipped"/>; a folder without any usable image is an error.
+/// time so memory stays bounded however many images there are. Either every image whole (and optionally its mirror
+/// image), or one set of an <see cref="ImageSplit"/>: the <see cref="CropPlan"/> variants of the calibration or the
+/// evaluation images. Files that do not decode are skipped and listed in <see cref="Skipped"/>; a folder without
+/// any usable image is an error.
 /// </summary>
 public sealed class ImageBatches
 {
     private readonly List<string> _skipped = [];
+    private readonly List<string> _samples = [];
+    private int _images;
+    private readonly IReadOnlyList<string> _undecodable = [];
 
+    /// <summary>Every image whole, in name order, and with <paramref name="includeFlips"/> also mirrored.</summary>
     public ImageBatches(string folder, ImagePreset preset, int batchSize, bool includeFlips = false)
     {
+        Folder = folder;
         Files = ImageFiles.List(folder);
         if (Files.Count == 0)
         {
@@ -21,26 +28,77 @@ public sealed class ImageBatches
         IncludeFlips = includeFlips;
     }
 
+    /// <summary>
+    /// The variants of one set of the folder's split. Files whose header does not decode are left out before the
+    /// split (and listed in <see cref="Skipped"/>), so a stray non-image does not shift the alternation.
+    /// </summary>
+    public ImageBatches(string folder, ImagePreset preset, int batchSize, CropPlan plan, ImageSet set)
+        : this(folder, preset, batchSize, plan.IncludeFlips)
+    {
+        _undecodable = Files.Where(f => !ImageFiles.CanDecode(f)).ToList();
+        var usable = Files.Except(_undecodable).ToList();
+        if (usable.Count == 0)
+        {
+            throw new SharpQuantException($"none of the {Files.Count} image files in '{folder}' could be decoded ({Names(_undecodable)})");
+        }
+        Split = new ImageSplit(usable, plan);
+        Set = set;
+        if (Split.FilesIn(set).Count == 0)
+        {
+            throw new SharpQuantException(
+                $"the {set.ToString().ToLowerInvariant()} set of '{folder}' is empty: {Split.Describe()}; it needs at least two usable images (or use all)");
+        }
+        _skipped.AddRange(_undecodable);
+    }
+
+    public string Folder { get; }
     public IReadOnlyList<string> Files { get; }
     public ImagePreset Preset { get; }
     public int BatchSize { get; }
 
-    /// <summary>Each image also enters mirrored left to right, doubling a small calibration set.</summary>
+    /// <summary>Each image (or crop) also enters mirrored left to right, doubling a small calibration set.</summary>
     public bool IncludeFlips { get; }
+
+    /// <summary>The split when streaming crops of one set; null when streaming whole images.</summary>
+    public ImageSplit? Split { get; }
+
+    /// <summary>The set streamed with a split.</summary>
+    public ImageSet? Set { get; }
 
     public IReadOnlyList<string> Skipped => _skipped;
 
-    /// <summary>Samples per pass (before skipped files are known).</summary>
-    public int ExpectedSamples => Files.Count * (IncludeFlips ? 2 : 1);
+    /// <summary>The names of the samples of the last pass, in batch order (file names, or <see cref="ImageVariant.Name"/>).</summary>
+    public IReadOnlyList<string> Samples => _samples;
+
+    /// <summary>The images that gave samples in the last pass (each gives one or more samples).</summary>
+    public int Images => _images;
+
+    /// <summary>Samples per pass (before files that fail to decode are known).</summary>
+    public int ExpectedSamples => Split is { } split
+        ? split.FilesIn(Set!.Value).Count * split.Plan.VariantsPerImage
+        : Files.Count * (IncludeFlips ? 2 : 1);
 
     public int ExpectedBatches => (ExpectedSamples + BatchSize - 1) / BatchSize;
+
+    /// <summary>What the last pass used, with the counts: images, crops per image and samples.</summary>
+    public string Describe()
+    {
+        if (Split is { } split)
+        {
+            return $"{Set!.Value.ToString().ToLowerInvariant()} set, {_samples.Count} samples; split of {split.Describe()}";
+        }
+        return $"{_images} whole image{(_images == 1 ? "" : "s")}{(IncludeFlips ? " and their mirror images" : "")}, {_samples.Count} samples";
+    }
 
     public IEnumerable<Tensor> Batches()
     {
         _skipped.Clear();
+        _skipped.AddRange(_undecodable);
+        _samples.Clear();
+        _images = 0;
         var pending = new List<Tensor>(BatchSize);
-        var produced = 0;
-        foreach (var file in Files)
+        var files = Split is { } split ? split.FilesIn(Set!.Value) : Files;
+        foreach (var file in files)
         {
             RgbImage image;
             try
@@ -52,12 +110,13 @@ public sealed class ImageBatches
                 _skipped.Add(file);
                 continue;
             }
-            foreach (var variant in IncludeFlips ? [image, ImageFiles.FlipHorizontal(image)] : new[] { image })
+            _images++;
+            foreach (var (name, variant) in VariantsOf(file, image))
             {
                 pending.Add(Preset.ToTensor(variant));
+                _samples.Add(name);
                 if (pending.Count == BatchSize)
                 {
-                    produced++;
                     yield return ImagePreset.Batch(pending);
                     pending.Clear();
                 }
@@ -65,25 +124,32 @@ public sealed class ImageBatches
         }
         if (pending.Count > 0)
         {
-            produced++;
             yield return ImagePreset.Batch(pending);
         }
-        if (produced == 0)
+        if (_samples.Count == 0)
         {
-            throw new SharpQuantException($"none of the {Files.Count} image files could be decoded ({string.Join(", ", _skipped.Take(3).Select(Path.GetFileName))}{(_skipped.Count > 3 ? ", ..." : "")})");
+            throw new SharpQuantException($"none of the {files.Count} image files could be decoded ({Names(_skipped)})");
         }
     }
-}
 
-/// <summary>The named presets.</summary>
-public static class ImagePresets
-{
-    public static readonly IReadOnlyList<string> Names = ["resnet18", "ppocr-cls"];
-
-    public static ImagePreset Create(string name) => name switch
+    private IEnumerable<(string Name, RgbImage Image)> VariantsOf(string file, RgbImage image)
     {
-        "resnet18" => new ResNet18Preset(),
-        "ppocr-cls" => new PpocrClsPreset(),
-        _ => throw new SharpQuantException($"unknown preset '{name}' (use {string.Join(", ", Names)})"),
-    };
+        if (Split is { } split)
+        {
+            foreach (var variant in split.Plan.VariantsOf(file))
+            {
+                yield return (variant.Name, split.Plan.Apply(image, variant));
+            }
+            yield break;
+        }
+        var name = Path.GetFileName(file);
+        yield return (name, image);
+        if (IncludeFlips)
+        {
+            yield return (name + " [mirrored]", ImageFiles.FlipHorizontal(image));
+        }
+    }
+
+    private static string Names(IReadOnlyList<string> files) =>
+        string.Join(", ", files.Take(3).Select(Path.GetFileName)) + (files.Count > 3 ? ", ..." : "");
 }

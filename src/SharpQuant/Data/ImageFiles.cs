@@ -23,6 +23,13 @@ public static class ImageFiles
             .ToList();
     }
 
+    /// <summary>Whether the file starts like an image SkiaSharp decodes; reads the header only, so a truncated file may still fail <see cref="Decode"/>.</summary>
+    public static bool CanDecode(string path)
+    {
+        using var codec = SKCodec.Create(path);
+        return codec is not null;
+    }
+
     public static RgbImage Decode(string path)
     {
         using var bitmap = SKBitmap.Decode(path)

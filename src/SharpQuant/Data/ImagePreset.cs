@@ -42,29 +42,59 @@ public abstract class ImagePreset
 
 /// <summary>
 /// The default ResNet18's preprocessing: shorter side 256, centre crop 224, 0–255 RGB pixels, then the shipped
-/// ResNetPreprocess.onnx (RGB → BGR and subtraction of a 224×224 mean image), run in ONNX Runtime.
+/// ResNetPreprocess.onnx (RGB → BGR and subtraction of a 224×224 mean image), run in ONNX Runtime, or with
+/// <see cref="InManagedCode"/> the same arithmetic in C# with the mean image read from that file.
 /// </summary>
 public sealed class ResNet18Preset : ImagePreset, IDisposable
 {
-    private readonly GraphExecutor _preprocess;
+    public const int ResizeShorter = 256;
+    public const int CropSize = 224;
 
-    public ResNet18Preset()
+    private readonly GraphExecutor? _preprocess;
+    private readonly float[] _meanImage;
+
+    /// <summary>Runs ResNetPreprocess.onnx in ONNX Runtime.</summary>
+    public ResNet18Preset() : this(useOnnxRuntime: true) { }
+
+    private ResNet18Preset(bool useOnnxRuntime)
     {
         var model = OnnxModel.Load(DefaultModels.ResNet18PreprocessPath);
+        // The model's one constant with more than one element is the [1, 3, 224, 224] mean image, in BGR order.
+        _meanImage = model.Constants.Single(c => c.ConstantValue!.ElementCount > 1).ConstantValue!.ToArray<float>();
         // The preprocessing subtracts a mean image from 0–255 pixels, so inputs lie in [−max(mean), 255 − min(mean)].
-        var mean = model.Constants.Single(c => c.ConstantValue!.ElementCount > 1).ConstantValue!.ToArray<float>();
-        InputRange = (-mean.Max(), 255 - mean.Min());
-        _preprocess = new GraphExecutor(model);
+        InputRange = (-_meanImage.Max(), 255 - _meanImage.Min());
+        _preprocess = useOnnxRuntime ? new GraphExecutor(model) : null;
     }
+
+    /// <summary>The same preprocessing computed in C# (no ONNX Runtime session): BGR planes minus the mean image.</summary>
+    public static ResNet18Preset InManagedCode() => new(useOnnxRuntime: false);
 
     public override string Name => "resnet18";
 
     public override (double Lo, double Hi) InputRange { get; }
 
+    /// <summary>Whether <see cref="ToTensor"/> runs ResNetPreprocess.onnx in ONNX Runtime.</summary>
+    public bool UsesOnnxRuntime => _preprocess is not null;
+
     public override Tensor ToTensor(RgbImage image)
     {
-        var crop = ResizeAndCenterCrop(image, 256, 224);
-        return _preprocess.Run(RgbPlanes(crop));
+        var crop = ResizeAndCenterCrop(image, ResizeShorter, CropSize);
+        return _preprocess is null ? SubtractMean(crop) : _preprocess.Run(RgbPlanes(crop));
+    }
+
+    private Tensor SubtractMean(RgbImage crop)
+    {
+        var plane = CropSize * CropSize;
+        var data = new float[3 * plane];
+        for (var p = 0; p < plane; p++)
+        {
+            for (var c = 0; c < 3; c++)
+            {
+                // Plane c of the output is BGR channel c: the RGB byte 2 − c.
+                data[c * plane + p] = crop.Pixels[p * 3 + 2 - c] - _meanImage[c * plane + p];
+            }
+        }
+        return Tensor.FromFloats(data, 1, 3, CropSize, CropSize);
     }
 
     /// <summary>[1, 3, H, W] RGB planes with 0–255 values.</summary>
@@ -81,7 +111,7 @@ public sealed class ResNet18Preset : ImagePreset, IDisposable
         return Tensor.FromFloats(data, 1, 3, image.Height, image.Width);
     }
 
-    public void Dispose() => _preprocess.Dispose();
+    public void Dispose() => _preprocess?.Dispose();
 }
 
 /// <summary>
