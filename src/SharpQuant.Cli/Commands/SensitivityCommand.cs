@@ -6,6 +6,7 @@ using SharpQuant.IO;
 using SharpQuant.Onnx;
 using SharpQuant.Passes;
 using SharpQuant.Quantization;
+using SharpQuant.Runtime;
 using Spectre.Console;
 
 namespace SharpQuant.Cli.Commands;
@@ -101,8 +102,16 @@ public static class SensitivityCommand
             }
 
             var graph = OnnxModel.Load(path);
-            graph.MakeBatchDynamic();
+            // Only a fixed batch needs it (the default ResNet18): it drops the inferred shapes, which the
+            // ppocr-cls Softmax needs to be raised to the opset the lowering runs at.
+            if (graph.Inputs[0].Shape is [{ IsKnown: true }, ..])
+            {
+                graph.MakeBatchDynamic();
+            }
             graph = graph.FoldBatchNorm();
+            // The lowering raises the opset, and a Softmax can only be raised when its input's rank is known;
+            // exporters such as Paddle's leave intermediate shapes out, so they are filled in from one run.
+            ShapeInference.Infer(graph, new Dictionary<string, long[]> { [graph.Inputs[0].Name] = [.. batches[0].Shape] });
             var format = IntegerFormat.ForThisCpu();
             var config = format.Apply(QConfig.Default);
             config = config with
