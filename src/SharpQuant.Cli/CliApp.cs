@@ -17,6 +17,7 @@ public static class CliApp
             EqualizeCommand.Create(context),
             QuantizeCommand.Create(context),
             EvaluateCommand.Create(context),
+            SensitivityCommand.Create(context),
             DemoCommand.Create(context),
         };
         root.Options.Add(verbose);
