@@ -194,9 +194,11 @@ public sealed class QuantSim
             var taps = observing.Select(q => q.Input.Name).Distinct().ToArray();
             var count = 0;
             long images = 0;
+            // Observers keep statistics, never the tensors, so one set of output arrays serves every batch.
+            var buffers = new TensorBuffers();
             foreach (var batch in batches)
             {
-                var result = executor.Run(new Dictionary<string, Tensor> { [Graph.Inputs[0].Name] = batch }, taps);
+                var result = executor.Run(new Dictionary<string, Tensor> { [Graph.Inputs[0].Name] = batch }, taps, buffers);
                 // Observers are independent: spread them over the cores ONNX Runtime just released.
                 Parallel.ForEach(observing, q => q.Observe(result[q.Input.Name]));
                 images += batch.Shape[0];

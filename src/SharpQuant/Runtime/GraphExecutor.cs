@@ -40,7 +40,8 @@ public sealed class GraphExecutor : IDisposable
     }
 
     /// <summary>Runs one batch and returns the graph outputs plus the values named in <paramref name="taps"/>, all from the same run.</summary>
-    public RunResult Run(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyCollection<string>? taps = null)
+    /// <param name="reuse">Keep output arrays between runs: the returned tensors are then overwritten by the next run with the same buffers.</param>
+    public RunResult Run(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyCollection<string>? taps = null, TensorBuffers? reuse = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var tapList = (taps ?? []).Distinct(StringComparer.Ordinal).ToList();
@@ -80,7 +81,8 @@ public sealed class GraphExecutor : IDisposable
             var i = 0;
             foreach (var output in outputs)
             {
-                results[cached.OutputNames[i++]] = OrtTensors.ToTensor(output);
+                var name = cached.OutputNames[i++];
+                results[name] = OrtTensors.ToTensor(output, name, reuse);
             }
         }
         catch (OnnxRuntimeException e)

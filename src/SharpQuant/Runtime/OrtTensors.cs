@@ -38,11 +38,17 @@ internal sealed class PinnedOrtValue : IDisposable
 internal static class OrtTensors
 {
     /// <summary>Copies an ONNX Runtime output into an IR tensor.</summary>
-    public static Tensor ToTensor(OrtValue value)
+    public static Tensor ToTensor(OrtValue value, string name, TensorBuffers? reuse)
     {
         var info = value.GetTensorTypeAndShape();
         var type = (ElementType)(int)info.ElementDataType;
-        var bytes = value.GetTensorMutableRawData().ToArray();
-        return new Tensor(type, info.Shape, bytes);
+        var source = value.GetTensorMutableRawData();
+        if (reuse is null)
+        {
+            return new Tensor(type, info.Shape, source.ToArray());
+        }
+        var buffer = reuse.For(name, source.Length);
+        source.CopyTo(buffer);
+        return new Tensor(type, info.Shape, buffer);
     }
 }
