@@ -194,16 +194,27 @@ public sealed class QuantSim
             var taps = observing.Select(q => q.Input.Name).Distinct().ToArray();
             var count = 0;
             long images = 0;
-            // Observers keep statistics, never the tensors, so one set of output arrays serves every batch.
-            var buffers = new TensorBuffers();
+            // Observers keep statistics, never the tensors, so two sets of output arrays serve every batch: while
+            // ONNX Runtime runs batch i+1 into one, the observers read batch i from the other.
+            TensorBuffers[] buffers = [new(), new()];
+            RunResult? previous = null;
             foreach (var batch in batches)
             {
-                var result = executor.Run(new Dictionary<string, Tensor> { [Graph.Inputs[0].Name] = batch }, taps, buffers);
-                // Observers are independent: spread them over the cores ONNX Runtime just released.
-                Parallel.ForEach(observing, q => q.Observe(result[q.Input.Name]));
+                var buffer = buffers[count % 2];
+                var inputs = new Dictionary<string, Tensor> { [Graph.Inputs[0].Name] = batch };
+                var running = Task.Run(() => executor.Run(inputs, taps, buffer));
+                if (previous is not null)
+                {
+                    Observe(observing, previous);
+                }
+                previous = running.GetAwaiter().GetResult();
                 images += batch.Shape[0];
                 count++;
                 progress?.Report(new CalibrationProgress(count, totalBatches, images));
+            }
+            if (previous is not null)
+            {
+                Observe(observing, previous);
             }
             if (count == 0)
             {
@@ -224,6 +235,10 @@ public sealed class QuantSim
             finishing[i].FakeQuantEnabled = true;
         }
     }
+
+    // Observers are independent: spread them over the cores.
+    private static void Observe(IReadOnlyList<Quantizer> observing, RunResult result) =>
+        Parallel.ForEach(observing, q => q.Observe(result[q.Input.Name]));
 
     /// <summary>The quantizers whose names match a glob (<c>*</c>, <c>?</c>), for bulk toggles.</summary>
     public IEnumerable<Quantizer> Match(string glob)
