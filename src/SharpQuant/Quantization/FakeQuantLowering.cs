@@ -21,6 +21,10 @@ public static class FakeQuantLowering
         }
         var lowered = graph.Clone();
         Passes.OpsetUpgrade.RaiseTo(lowered, MinimumOpset);
+        foreach (var layer in lowered.Nodes.Where(n => n.OpType is "Conv" or "Gemm").ToList())
+        {
+            RoundBiasToExportGrid(lowered, layer);
+        }
         foreach (var fq in lowered.Nodes.Where(FakeQuantOp.Is).ToList())
         {
             LowerOne(lowered, fq);
@@ -72,6 +76,39 @@ public static class FakeQuantLowering
             // The quantized value keeps the FakeQuant's output name, so it can still be tapped after lowering.
             graph.RenameValue(mul.Output, name);
         }
+    }
+
+    /// <summary>
+    /// A layer whose input and weight are both fake-quantized gets an int32 bias on the grid s_x·s_w when exported
+    /// (QdqExport); the simulation rounds its bias to the same grid so the two agree.
+    /// </summary>
+    private static void RoundBiasToExportGrid(Graph graph, Node layer)
+    {
+        if (layer.InputOrNull(2) is not { ConstantValue: { ElementType: ElementType.Float } bias }
+            || layer.Input(0).Producer is not { } inputFq || !FakeQuantOp.Is(inputFq) || !FakeQuantOp.IsEnabled(inputFq)
+            || layer.Input(1).Producer is not { } weightFq || !FakeQuantOp.Is(weightFq) || !FakeQuantOp.IsEnabled(weightFq)
+            || layer.OpType == "Gemm" && (layer.GetFloat("alpha", 1f) != 1f || layer.GetFloat("beta", 1f) != 1f))
+        {
+            return;
+        }
+        var input = FakeQuantOp.Read(inputFq);
+        var weight = FakeQuantOp.Read(weightFq);
+        if (input.IsPerChannel)
+        {
+            return;
+        }
+        var values = bias.ToArray<float>();
+        if (weight.Scale.Length != 1 && weight.Scale.Length != values.Length)
+        {
+            return;
+        }
+        for (var c = 0; c < values.Length; c++)
+        {
+            var step = input.Scale[0] * weight.Scale[weight.Scale.Length == 1 ? 0 : c];
+            values[c] = (float)(Math.Round(values[c] / (double)step, MidpointRounding.ToEven) * step);
+        }
+        var rounded = graph.AddConstant(layer.ModuleName + ".bias_on_grid", Tensor.FromFloats(values, bias.Shape.ToArray()));
+        layer.SetInput(2, rounded);
     }
 
     private static long[] BroadcastShape(Value x, Node fq, QParams p)

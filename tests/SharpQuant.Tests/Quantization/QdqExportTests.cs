@@ -43,10 +43,11 @@ public class QdqExportTests(ITestOutputHelper output)
         var step = sim.Quantizers.Single(q => q.Target == "stage4.block2.relu2").QParams.Scale[0];
         var diffs = expected.Zip(actual, (e, a) => Math.Abs(e - a) / step).ToArray();
         output.WriteLine($"max diff {diffs.Max():F3} steps, mean {diffs.Average():F4} steps, step {step}");
-        // Integer requantization rounds a few values differently from the float simulation in each of the 20
-        // quantized layers, and the differences travel: measured max 1.14 steps, mean 0.13 steps (4 photos).
+        // The simulation rounds biases to the export's int32 grid, but integer requantization still rounds a few
+        // values differently from the float simulation in each of the 20 quantized layers, and the differences
+        // travel: measured max 1.20 steps, mean 0.07 steps (4 photos).
         Assert.True(diffs.Max() <= 1.5, $"max difference {diffs.Max():F3} steps of the output quantizer");
-        Assert.True(diffs.Average() <= 0.2, $"mean difference {diffs.Average():F3} steps of the output quantizer");
+        Assert.True(diffs.Average() <= 0.1, $"mean difference {diffs.Average():F3} steps of the output quantizer");
     }
 
     [SkippableFact]
