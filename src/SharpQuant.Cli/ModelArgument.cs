@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SharpQuant.Models;
+using SharpQuant.Onnx;
 
 namespace SharpQuant.Cli;
 
@@ -13,4 +14,12 @@ public static class ModelArgument
     };
 
     public static string Resolve(string? given) => string.IsNullOrWhiteSpace(given) ? DefaultModels.ResNet18Path : given;
+
+    /// <summary>Loads a model so it takes any batch size: batch-1 exports (the default ResNet18) would refuse a batch of 8.</summary>
+    public static Graph LoadBatchable(string path)
+    {
+        var graph = OnnxModel.Load(path);
+        graph.MakeBatchDynamic();
+        return graph;
+    }
 }

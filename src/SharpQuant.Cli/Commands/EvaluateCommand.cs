@@ -115,8 +115,8 @@ public static class EvaluateCommand
                 : data!.Batches().Select(t => (t, (int[]?)null));
 
             // Every model is loaded before any image is run, so a missing or broken file fails at once.
-            var floatGraph = LoadBatchable(floatPath);
-            var candidateGraphs = candidatePaths.Select(LoadBatchable).ToList();
+            var floatGraph = ModelArgument.LoadBatchable(floatPath);
+            var candidateGraphs = candidatePaths.Select(ModelArgument.LoadBatchable).ToList();
             using var reference = new GraphExecutor(floatGraph);
             var candidates = candidatePaths.Zip(candidateGraphs, (p, g) => new Candidate(p, new GraphExecutor(g))).ToList();
             var accuracy = new[] { floatPath }.Concat(candidatePaths).Select(_ => new AccuracyAccumulator(1)).ToList();
@@ -243,14 +243,6 @@ public static class EvaluateCommand
     /// <summary>"∞" for identical outputs, else dB with two decimals.</summary>
     public static string FormatDb(double db) =>
         double.IsPositiveInfinity(db) ? "∞" : double.IsNegativeInfinity(db) ? "-∞" : db.ToString("F2", CultureInfo.InvariantCulture);
-
-    private static Graph LoadBatchable(string path)
-    {
-        var graph = OnnxModel.Load(path);
-        // Batch-1 exports (such as the default ResNet18) would refuse a batch of 8 otherwise.
-        graph.MakeBatchDynamic();
-        return graph;
-    }
 
     private static Tensor Run(GraphExecutor executor, string path, Tensor input)
     {

@@ -91,9 +91,7 @@ public static class QuantizeCommand
                     ? new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch), new CropPlan(parse.GetValue(seed)), EvaluateCommand.ParseSet(set))
                     : new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch), includeFlips: true);
 
-            var graph = OnnxModel.Load(path);
-            graph.MakeBatchDynamic();
-            graph = graph.FoldBatchNorm();
+            var graph = ModelArgument.LoadBatchable(path).FoldBatchNorm();
             if (parse.GetValue(equalize))
             {
                 graph = graph.Equalize(null, out var eq);

@@ -101,17 +101,9 @@ public static class SensitivityCommand
                 labels = textBatches.Select(b => b.Labels).ToList();
             }
 
-            var graph = OnnxModel.Load(path);
-            // Only a fixed batch needs it (the default ResNet18): it drops the inferred shapes, which the
-            // ppocr-cls Softmax needs to be raised to the opset the lowering runs at.
-            if (graph.Inputs[0].Shape is [{ IsKnown: true }, ..])
-            {
-                graph.MakeBatchDynamic();
-            }
-            graph = graph.FoldBatchNorm();
-            // The lowering raises the opset, and a Softmax can only be raised when its input's rank is known;
-            // exporters such as Paddle's leave intermediate shapes out, so they are filled in from one run.
-            ShapeInference.Infer(graph, new Dictionary<string, long[]> { [graph.Inputs[0].Name] = [.. batches[0].Shape] });
+            // The opset upgrade behind the lowering follows ranks through FakeQuant and MatMul itself, so models
+            // without recorded intermediate shapes (Paddle's) need no shape inference here.
+            var graph = ModelArgument.LoadBatchable(path).FoldBatchNorm();
             var format = IntegerFormat.ForThisCpu();
             var config = format.Apply(QConfig.Default);
             config = config with

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Diagnostics;
 
 namespace SharpQuant.Passes;
@@ -236,29 +237,9 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         for (var c = 0; c < grouped.Length; c++)
         {
             var slice = values.AsSpan(c * repeat, repeat);
-            grouped[c] = sum ? SumOf(slice) : MaxOf(slice);
+            // TensorPrimitives.Max propagates NaN, so a channel with a NaN range stays unscaled.
+            grouped[c] = sum ? TensorPrimitives.Sum<double>(slice) : TensorPrimitives.Max<double>(slice);
         }
         return grouped;
-    }
-
-    private static double SumOf(ReadOnlySpan<double> values)
-    {
-        double total = 0;
-        foreach (var v in values)
-        {
-            total += v;
-        }
-        return total;
-    }
-
-    private static double MaxOf(ReadOnlySpan<double> values)
-    {
-        var max = double.NegativeInfinity;
-        foreach (var v in values)
-        {
-            // NaN propagates so the channel is left alone.
-            max = double.IsNaN(v) ? v : double.IsNaN(max) ? max : Math.Max(max, v);
-        }
-        return max;
     }
 }
