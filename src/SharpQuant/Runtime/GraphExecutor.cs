@@ -77,12 +77,30 @@ public sealed class GraphExecutor : IDisposable
                 }
                 pinned.Add(new PinnedOrtValue(tensor));
             }
-            using var outputs = cached.Session.Run(cached.RunOptions, cached.InputNames, pinned.Select(p => p.Value).ToArray(), cached.OutputNames);
-            var i = 0;
-            foreach (var output in outputs)
+            var signature = string.Join(';', _graph.Inputs.Select(i => Shapes.Format(inputs[i.Name].Shape)));
+            // Output shapes that depend on input values (not only input shapes) would not fit the bound buffers:
+            // such a run fails inside ONNX Runtime and is simply repeated with outputs it allocates itself.
+            if (reuse is not null && reuse.TryGetOutputs(signature, cached.OutputNames, out var bound) && TryRunInto(cached, pinned, bound))
             {
-                var name = cached.OutputNames[i++];
-                results[name] = OrtTensors.ToTensor(output, name, reuse);
+                reuse.DirectRuns++;
+                for (var k = 0; k < bound.Length; k++)
+                {
+                    results[cached.OutputNames[k]] = bound[k];
+                }
+            }
+            else
+            {
+                using var outputs = cached.Session.Run(cached.RunOptions, cached.InputNames, pinned.Select(p => p.Value).ToArray(), cached.OutputNames);
+                var produced = new List<Tensor>(cached.OutputNames.Length);
+                var i = 0;
+                foreach (var output in outputs)
+                {
+                    var name = cached.OutputNames[i++];
+                    var tensor = OrtTensors.ToTensor(output, name, reuse);
+                    results[name] = tensor;
+                    produced.Add(tensor);
+                }
+                reuse?.Remember(signature, cached.OutputNames, produced);
             }
         }
         catch (OnnxRuntimeException e)
@@ -97,6 +115,28 @@ public sealed class GraphExecutor : IDisposable
             }
         }
         return new RunResult(results, _graph.Outputs.Select(o => o.Name).ToArray());
+    }
+
+    /// <summary>Runs with the outputs bound to existing tensors: ONNX Runtime writes the results straight into them.</summary>
+    private static bool TryRunInto(CachedSession cached, List<PinnedOrtValue> inputs, Tensor[] outputs)
+    {
+        var bound = outputs.Select(t => new PinnedOrtValue(t)).ToList();
+        try
+        {
+            cached.Session.Run(cached.RunOptions, cached.InputNames, inputs.Select(p => p.Value).ToArray(), cached.OutputNames, bound.Select(b => b.Value).ToArray());
+            return true;
+        }
+        catch (OnnxRuntimeException)
+        {
+            return false;
+        }
+        finally
+        {
+            foreach (var b in bound)
+            {
+                b.Dispose();
+            }
+        }
     }
 
     /// <summary>Creates (or reuses) the session for this set of taps, so the first timed run does not pay for it.</summary>

@@ -62,6 +62,48 @@ public class ObserverTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void VectorBinIndicesEqualTheScalarFormulaForEveryValue()
+    {
+        var random = new Random(11);
+        const float inverseWidth = 1 / 0.037f;
+        const int zero = 700, last = 2047;
+        // Random values, exact multiples of the width (floor must not round them down), ±0, and values past both
+        // ends (clamped); an odd length exercises the scalar tail.
+        var values = Uniform(random, 5001, -30f, 50f).Concat(Enumerable.Range(-40, 80).Select(k => k / inverseWidth))
+            .Concat([0f, -0f, -1e6f, 1e6f, 1e-30f, -1e-30f]).ToArray();
+        var indices = new int[values.Length];
+        StreamingHistogram.BinIndices(values, inverseWidth, zero, last, indices);
+        for (var i = 0; i < values.Length; i++)
+        {
+            Assert.Equal(Math.Clamp((int)MathF.Floor(values[i] * inverseWidth) + zero, 0, last), indices[i]);
+        }
+    }
+
+    [Fact]
+    public void LargeBatchesCountExactlyAsOneValueAtATime()
+    {
+        // 100 000 values (past the size where the interleaved counters take over), half of them exact zeros as after
+        // a ReLU: every bin must hold what adding the values one by one puts there.
+        var random = new Random(5);
+        var values = Uniform(random, 100_000, -4f, 9f).Select((v, i) => i % 2 == 0 ? 0f : v).ToArray();
+        var batch = new StreamingHistogram(2048);
+        batch.Add(values);
+        var single = new StreamingHistogram(2048);
+        single.Add([values.Min(), values.Max()]);
+        foreach (var v in values)
+        {
+            single.Add([v]);
+        }
+        Assert.Equal(batch.BinWidth, single.BinWidth);
+        var expected = single.Counts.ToArray();
+        // `single` saw the two range-fixing values once more.
+        expected[Math.Clamp((int)MathF.Floor(values.Min() * (float)(1 / single.BinWidth)) + single.ZeroBin, 0, 2047)]--;
+        expected[Math.Clamp((int)MathF.Floor(values.Max() * (float)(1 / single.BinWidth)) + single.ZeroBin, 0, 2047)]--;
+        Assert.Equal(expected, batch.Counts.ToArray());
+        Assert.Equal(values.Length, Sum(batch.Counts));
+    }
+
+    [Fact]
     public void ZerosSeenBeforeAnyOtherValueLandInTheZeroBin()
     {
         var histogram = new StreamingHistogram(64);

@@ -47,6 +47,35 @@ public class GraphExecutorTests
     }
 
     [Fact]
+    public void ReusedBuffersReceiveTheOutputsDirectlyAndFollowShapeChanges()
+    {
+        var g = TestModels.ResNet18();
+        g.MakeBatchDynamic();
+        using var executor = new GraphExecutor(g, new ExecutorOptions { IntraOpThreads = 2 });
+        var relu = g.FindNode("stage2.block0.relu1")!.Output.Name;
+        var reuse = new TensorBuffers();
+        // Batch 2, 2 (the second run writes into the bound buffers), 1 (new shapes), 1, 2 again.
+        foreach (var (batch, seed) in new[] { (2, 1), (2, 2), (1, 3), (1, 4), (2, 5) })
+        {
+            var input = new Dictionary<string, Tensor> { ["Input247"] = Batch(batch, seed) };
+            var fresh = executor.Run(input, [relu]);
+            var reused = executor.Run(input, [relu], reuse);
+            Assert.Equal(fresh.Output.Shape, reused.Output.Shape);
+            Assert.Equal(fresh.Output.ToArray<float>(), reused.Output.ToArray<float>());
+            Assert.Equal(fresh[relu].Shape, reused[relu].Shape);
+            Assert.Equal(fresh[relu].ToArray<float>(), reused[relu].ToArray<float>());
+        }
+        // Every run after the first of each shape wrote into the bound buffers.
+        Assert.Equal(2, reuse.DirectRuns);
+
+        static Tensor Batch(int count, int seed)
+        {
+            var one = TestModels.ResNet18Input(seed).ToArray<float>();
+            return Tensor.FromFloats(Enumerable.Repeat(one, count).SelectMany(x => x).ToArray(), count, 3, 224, 224);
+        }
+    }
+
+    [Fact]
     public void MissingInputAndUnknownTapAreClearErrors()
     {
         var g = OnnxModel.Load(ProtoModels.AddRelu().Bytes());

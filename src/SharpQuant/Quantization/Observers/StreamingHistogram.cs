@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace SharpQuant.Quantization.Observers;
@@ -15,7 +16,8 @@ namespace SharpQuant.Quantization.Observers;
 /// not aligned with the old bins, so it spreads old counts over upsampled sub-bins, which blurs them a little.
 /// </para>
 /// <para>
-/// Memory is two arrays of <see cref="BinCount"/> longs (the counts and a spare for merging), whatever the data.
+/// Memory is two arrays of <see cref="BinCount"/> longs (the counts and a spare for merging) and, once a large
+/// batch arrives, four int arrays of the same length for the hot loop, whatever the data.
 /// </para>
 /// </summary>
 public sealed class StreamingHistogram
@@ -38,8 +40,15 @@ public sealed class StreamingHistogram
     /// </summary>
     private const double MinimumWidth = 1e-30;
 
+    /// <summary>Interleaved copies of the counts the hot loop increments (see <see cref="Bin"/>).</summary>
+    private const int IncrementLanes = 4;
+
+    /// <summary>Values whose bin indices are computed at a time: small enough for the stack.</summary>
+    private const int ChunkLength = 4096;
+
     private long[] _counts;
     private long[] _spare;
+    private int[]? _lanes;
     private double _width;
     private int _zeroBin;
     private long _pendingZeros;
@@ -152,20 +161,85 @@ public sealed class StreamingHistogram
         return folded;
     }
 
-    // The hot loop: one multiply, one floor, one clamp and one increment per value (about 1 ns on a current x64
-    // core). It computes in float: double arithmetic measured 2–3 times slower here, and float's 24-bit mantissa
-    // still places each value to about 1e-4 of a bin (|x / w| < 2^11 bins). Flooring x / w before adding the zero
-    // bin keeps every value's sign exact. Values lie inside the range by construction (Cover ran first), so the
-    // clamp only catches rounding at the two ends.
+    // The hot loop. Each value's bin is floor(x / w) + z, clamped: computed in float (double measured 2–3 times
+    // slower here, and float's 24-bit mantissa still places each value to about 1e-4 of a bin, |x / w| < 2^11
+    // bins); flooring x / w before adding the zero bin keeps every value's sign exact. Values lie inside the range
+    // by construction (Cover ran first), so the clamp only catches rounding at the two ends.
+    // Two things make it fast: the bin indices of a chunk are computed with SIMD vectors, and the increments go
+    // to IncrementLanes interleaved copies of the counts. Post-ReLU activations are about half exact zeros, all
+    // landing in one bin; with a single array every such increment waits for the previous one's store, while four
+    // independent counters let the core overlap them. The vector path gives the same indices as the scalar
+    // formula (same float multiply, floor, integer conversion of an integral value).
     private void Bin(ReadOnlySpan<float> values)
     {
-        var counts = _counts;
-        var last = counts.Length - 1;
+        var bins = _counts.Length;
         var inverseWidth = (float)(1 / _width);
-        var zero = _zeroBin;
-        foreach (var x in values)
+        // Folding the lanes costs a pass over IncrementLanes × bins counters, so short spans (a weight channel)
+        // increment the counts directly.
+        var useLanes = values.Length >= IncrementLanes * bins;
+        var lanes = useLanes ? _lanes ??= new int[IncrementLanes * bins] : null;
+        Span<int> indices = stackalloc int[ChunkLength];
+        for (var start = 0; start < values.Length; start += ChunkLength)
         {
-            counts[Math.Clamp((int)MathF.Floor(x * inverseWidth) + zero, 0, last)]++;
+            var chunk = values.Slice(start, Math.Min(ChunkLength, values.Length - start));
+            var index = indices[..chunk.Length];
+            BinIndices(chunk, inverseWidth, _zeroBin, bins - 1, index);
+            if (lanes is null)
+            {
+                foreach (var b in index)
+                {
+                    _counts[b]++;
+                }
+                continue;
+            }
+            var i = 0;
+            for (; i + IncrementLanes <= index.Length; i += IncrementLanes)
+            {
+                lanes[index[i]]++;
+                lanes[bins + index[i + 1]]++;
+                lanes[2 * bins + index[i + 2]]++;
+                lanes[3 * bins + index[i + 3]]++;
+            }
+            for (; i < index.Length; i++)
+            {
+                lanes[index[i]]++;
+            }
+        }
+        if (lanes is not null)
+        {
+            // A span holds fewer than 2^31 values, so no int lane can have overflowed.
+            for (var lane = 0; lane < IncrementLanes; lane++)
+            {
+                var counts = lanes.AsSpan(lane * bins, bins);
+                for (var b = 0; b < bins; b++)
+                {
+                    _counts[b] += counts[b];
+                }
+                counts.Clear();
+            }
+        }
+    }
+
+    /// <summary>floor(x / w) + z clamped to [0, last] for every value of a chunk, with SIMD where the machine has it.</summary>
+    internal static void BinIndices(ReadOnlySpan<float> values, float inverseWidth, int zeroBin, int last, Span<int> indices)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var scale = new Vector<float>(inverseWidth);
+            var zero = new Vector<int>(zeroBin);
+            var high = new Vector<int>(last);
+            var width = Vector<float>.Count;
+            for (; i + width <= values.Length; i += width)
+            {
+                var x = new Vector<float>(values.Slice(i, width));
+                var bin = Vector.ConvertToInt32(Vector.Floor(x * scale)) + zero;
+                Vector.Min(Vector.Max(bin, Vector<int>.Zero), high).CopyTo(indices.Slice(i, width));
+            }
+        }
+        for (; i < values.Length; i++)
+        {
+            indices[i] = Math.Clamp((int)MathF.Floor(values[i] * inverseWidth) + zeroBin, 0, last);
         }
     }
 
