@@ -71,6 +71,10 @@ public static class ReportCommand
             {
                 throw new UsageException("--text-orientation takes 1 or more lines");
             }
+            if (textLines is not null && string.IsNullOrWhiteSpace(parse.GetValue(model)))
+            {
+                throw new UsageException("--text-orientation needs the ppocr-cls model on the command line");
+            }
             if (textLines is not null && parse.GetResult(preset) is { Implicit: false } && parse.GetValue(preset) != "ppocr-cls")
             {
                 throw new UsageException("--text-orientation uses the ppocr-cls preprocessing");
@@ -128,7 +132,7 @@ public static class ReportCommand
             }
             var sims = variants.Select(v => new ReportedSim(v.Label, QuantSim.Prepare(v.Graph, new QConfigMapping().SetGlobal(config)))).ToList();
             var calibration = Calibrate(console, context.Error, sims, data, imagePreset);
-            sections.Add(QuantizationSection.Build(config, $"{format.Name}: {format.Reason}", sims, calibration));
+            sections.Add(QuantizationSection.Build(QuantizationSection.Describe(config, $"{format.Name}: {format.Reason}"), sims, calibration));
 
             sections.Add(data is null
                 ? EvaluationSection.Build(null, [])
@@ -274,9 +278,9 @@ public static class ReportCommand
         string Set(ImageSet set, string order, string other)
         {
             var files = split.FilesIn(set);
-            return $"{files.Count * plan.VariantsPerImage} samples: {CropPlan.CropsPerImage} crops of each of {files.Count} image{(files.Count == 1 ? "" : "s")} " +
+            return $"{files.Count * plan.VariantsPerImage} samples: {CropPlan.CropsPerImage} crops of each of {Images(files.Count)} " +
                 $"({order} by name: {string.Join(", ", files.Select(Path.GetFileName))}){(plan.IncludeFlips ? " and their mirror images" : "")}; " +
-                $"the other {split.Files.Count - files.Count} images of the folder are used only {other}";
+                $"the other {Images(split.Files.Count - files.Count)} of the folder {(split.Files.Count - files.Count == 1 ? "is" : "are")} used only {other}";
         }
         return new ReportData(
             () => calibration.Batches().ToList(),
@@ -286,6 +290,8 @@ public static class ReportCommand
             () => Set(ImageSet.Evaluation, "2nd, 4th, …", "for calibration"),
             () => calibration.Skipped);
     }
+
+    private static string Images(int count) => count == 1 ? "1 image" : $"{count} images";
 
     private static ReportData TextData(int seed, int lines, int batchSize) =>
         new(

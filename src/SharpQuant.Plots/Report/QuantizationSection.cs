@@ -16,7 +16,16 @@ public sealed record CalibrationSummary(string Description, DataFreeRangeReport?
 /// </summary>
 public static class QuantizationSection
 {
-    public static ReportSection Build(QConfig config, string integerFormat, IReadOnlyList<ReportedSim> sims, CalibrationSummary calibration)
+    /// <summary>The configuration rows of a single global qconfig: activation spec, weight spec and the integer format.</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> Describe(QConfig config, string integerFormat) =>
+    [
+        new("activations", config.Activation?.Describe() ?? "not quantized"),
+        new("weights", config.Weight?.Describe() ?? "not quantized"),
+        new("integer format", integerFormat),
+    ];
+
+    /// <param name="configuration">What was asked for, as rows (see <see cref="Describe"/> for a global qconfig).</param>
+    public static ReportSection Build(IReadOnlyList<KeyValuePair<string, string>> configuration, IReadOnlyList<ReportedSim> sims, CalibrationSummary calibration)
     {
         var blocks = new List<ReportBlock>
         {
@@ -24,11 +33,7 @@ public static class QuantizationSection
                 "QuantSim.Prepare inserts a FakeQuant node at every weight and after every layer's activation (after the ReLU that " +
                 "follows a conv, never between them, and after each Add); each simulates q = clamp(round(x / s) + z, qmin, qmax), " +
                 "x̂ = (q − z)·s in float."),
-            new ReportKeyValues([
-                new("activations", config.Activation?.Describe() ?? "not quantized"),
-                new("weights", config.Weight?.Describe() ?? "not quantized"),
-                new("integer format", integerFormat),
-            ]),
+            new ReportKeyValues(configuration),
         };
         blocks.Add(new ReportTable(["model", "weight quantizers", "activation quantizers"], sims.Select(s => (IReadOnlyList<string>)[
             s.Label,
