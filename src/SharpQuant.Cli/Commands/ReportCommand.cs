@@ -307,7 +307,7 @@ public static class ReportCommand
             },
             () => $"rendered text lines: {CalibrationTextLines} to calibrate (seed {seed + 1}), {lines} to evaluate (seed {seed})",
             () => $"{CalibrationTextLines} rendered text lines (seed {seed + 1}, half turned by 180°)",
-            () => $"{lines} other rendered text line{(lines == 1 ? "" : "s")} (seed {seed}, half turned by 180°), labelled upright or turned",
+            () => $"{lines} rendered text line{(lines == 1 ? "" : "s")}, not the calibration lines (seed {seed}, half turned by 180°, labelled upright or turned)",
             () => []);
 
     /// <summary>The report's data: calibration batches, evaluation batches (with labels for text lines), and how to describe them.</summary>

@@ -73,14 +73,15 @@ public static class EqualizationSection
         {
             foreach (var s in report.Sets[i].Spreads)
             {
-                rows.Add([ReportNumbers.Integer(i + 1), s.Layer, ReportNumbers.Ratio(s.Before), ReportNumbers.Ratio(s.After), ReportNumbers.Ratio(s.Before / s.After) + "×"]);
+                rows.Add([ReportNumbers.Integer(i + 1), s.Layer, ReportNumbers.Ratio(s.Before), ReportNumbers.Ratio(s.After), ReportNumbers.Ratio(s.Before / s.After)]);
             }
         }
-        return new ReportTable(["set", "layer", "spread before", "spread after", "narrower by"], rows)
+        return new ReportTable(["set", "layer", "spread before", "spread after", "before / after"], rows)
         {
             NumericColumns = new HashSet<int> { 0, 2, 3, 4 },
             Caption = "Spread = largest / smallest per-output-channel weight range (max |w|) of the layer; 1 means all channels " +
-                "share one range. A smaller spread wastes less of a per-tensor quantization grid.",
+                "share one range. A smaller spread wastes less of a per-tensor quantization grid; before / after above 1 means equalization " +
+                "brought the channels closer together. A layer in two sets (the middle of a chain) is listed with each.",
         };
     }
 

@@ -31,7 +31,7 @@ public class ReportSectionTests
         Assert.Equal(18, spreads.Rows.Count);   // 9 pairs, two layers each
         // The README's table: stage2.block0.conv2 goes from 30.2 to 14.0.
         var row = spreads.Rows.Single(r => r[1] == "stage2.block0.conv2");
-        Assert.Equal(["3", "stage2.block0.conv2", "30.2", "14.0", "2.2×"], row);
+        Assert.Equal(["3", "stage2.block0.conv2", "30.2", "14.0", "2.2"], row);
         var rejected = Flatten(section.Blocks).OfType<ReportTable>().Single(t => t.Columns.Contains("why no set"));
         Assert.Equal(report.Discovery.Rejected.Count, rejected.Rows.Count);
 
