@@ -23,7 +23,7 @@ public static class EvaluationSection
         }
         var blocks = new List<ReportBlock>
         {
-            new ReportParagraph($"Every model ran on the same inputs as the float model: {data}."),
+            new ReportParagraph($"Evaluated on {data}. Every model ran on the same inputs as the float model."),
             new ReportTable(["model", "cosine", "worst cosine", "SQNR (dB)", "top-1 agreement", "KL (nats)", "max|Δ|"], models.Select(m => (IReadOnlyList<string>)[
                 m.Label,
                 ReportNumbers.Cosine(m.Fidelity.MeanCosine),
