@@ -20,4 +20,22 @@ public static class OutputPath
         }
         return output;
     }
+
+    /// <summary>
+    /// Fails at once, before minutes of work, when the output's folder cannot be created or written: creates the
+    /// folder (as the atomic write would) and a probe file that is deleted on close.
+    /// </summary>
+    public static void CheckWritable(string output)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(output)) ?? ".";
+        try
+        {
+            Directory.CreateDirectory(folder);
+            using var probe = new FileStream(Path.Combine(folder, $".sharpquant-probe-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SharpQuantException($"cannot write '{output}': {e.Message}", e);
+        }
+    }
 }

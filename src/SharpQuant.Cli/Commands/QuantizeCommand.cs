@@ -115,7 +115,7 @@ public static class QuantizeCommand
             {
                 // Kept for empirical bias correction; a calibration set is a few dozen images, not a data set.
                 calibration = correction == "empirical" ? data.Batches().ToList() : null;
-                Calibrate(console, sim, data, calibration);
+                SimCalibration.WithProgress(console, sim, calibration ?? data.Batches(), data.ExpectedBatches);
                 foreach (var skipped in data.Skipped)
                 {
                     context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
@@ -123,13 +123,7 @@ public static class QuantizeCommand
             }
             else
             {
-                var free = DataFreeRanges.Apply(sim, imagePreset.InputRange);
-                console.MarkupLine($"data-free ranges for {free.Ranges.Count} activation quantizers (β ± {DataFreeRanges.DefaultStandardDeviations}|γ|), {free.Skipped.Count} without");
-                foreach (var s in free.Skipped)
-                {
-                    context.Error.WriteLine($"warning: {s.Layer}: {s.Reason}; it stays unquantized");
-                    sim.SetFakeQuant(s.Layer, false);
-                }
+                SimCalibration.DataFree(console, context.Error, sim, imagePreset.InputRange);
             }
             if (correction is not null)
             {
@@ -193,22 +187,4 @@ public static class QuantizeCommand
         "mse" => ObserverKind.Mse,
         _ => ObserverKind.Entropy,
     };
-
-    private static void Calibrate(IAnsiConsole console, QuantSim sim, ImageBatches data, IReadOnlyList<Tensor>? preloaded)
-    {
-        console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask("calibrating", maxValue: data.ExpectedBatches);
-                sim.Calibrate(preloaded ?? data.Batches(), new Progress(task), totalBatches: data.ExpectedBatches);
-                task.Value = task.MaxValue;
-            });
-    }
-
-    // Synchronous on purpose: System.Progress<T> would post to the thread pool and report late or out of order.
-    private sealed class Progress(ProgressTask task) : IProgress<CalibrationProgress>
-    {
-        public void Report(CalibrationProgress value) => task.Value = value.Batches;
-    }
 }

@@ -26,7 +26,11 @@ public sealed record EqualizeReport(
     double FinalChange,
     bool Converged,
     TimeSpan Elapsed,
-    IReadOnlyList<string> ModelChanges);
+    IReadOnlyList<string> ModelChanges)
+{
+    /// <summary>The summed weight change of each sweep, first to last (the last is <see cref="FinalChange"/>): how equalization converged.</summary>
+    public IReadOnlyList<double> SweepChanges { get; init; } = [];
+}
 
 /// <summary>
 /// Cross-layer equalization (Nagel et al. 2019). For a pair, s_c = √(r1_c / r2_c): row c of W1 and b1 are divided
@@ -67,9 +71,11 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         var sweeps = 0;
         double change = 0;
         var converged = work.Count == 0;
+        var sweepChanges = new List<double>();
         while (!converged && sweeps < _options.MaxSweeps)
         {
             change = work.Sum(w => EqualizeOnce(w, ledger));
+            sweepChanges.Add(change);
             sweeps++;
             converged = change < _options.Threshold;
         }
@@ -78,7 +84,7 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         var results = work.Select((w, i) => new SetEqualization(
             w.Set,
             w.Layers.Select((l, j) => new LayerSpread(l.Node.ModuleName, before[i][j], Spread(l.OutputRanges(RangeMode.MaxAbs)))).ToArray())).ToList();
-        return new EqualizeReport(discovery, results, sweeps, change, converged, clock.Elapsed, changes);
+        return new EqualizeReport(discovery, results, sweeps, change, converged, clock.Elapsed, changes) { SweepChanges = sweepChanges };
     }
 
     /// <summary>Largest over smallest positive channel range; 1 for a layer with fewer than two usable channels.</summary>

@@ -1,0 +1,329 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using SharpQuant.Analysis;
+using SharpQuant.Data;
+using SharpQuant.Onnx;
+using SharpQuant.Passes;
+using SharpQuant.Plots.Report;
+using SharpQuant.Quantization;
+using SharpQuant.Runtime;
+using Spectre.Console;
+
+namespace SharpQuant.Cli.Commands;
+
+/// <summary>
+/// <c>sharpquant report [MODEL] [--images DIR | --text-orientation N] [--equalize] --out FILE.html</c>: the flow on
+/// one model (load, fold BatchNorm, find and optionally equalize the sets, prepare int8 simulations, calibrate or use
+/// data-free ranges, evaluate fidelity) written as one self-contained HTML report, sections in the order of the flow.
+/// With --equalize the model is quantized without and with CLE, and the report compares the two.
+/// </summary>
+public static class ReportCommand
+{
+    /// <summary>Rendered text lines calibrated on with --text-orientation (as the results benchmark calibrates ppocr-cls).</summary>
+    public const int CalibrationTextLines = 64;
+
+    public const string WithoutCle = "int8, no CLE";
+    public const string WithCle = "int8, with CLE";
+
+    public static Command Create(CliContext context)
+    {
+        var model = ModelArgument.Create();
+        var images = new Option<string>("--images")
+        {
+            Description = "Folder of images: the calibration images (1st, 3rd, … by name; 5 crops each and their mirror images) calibrate, " +
+                "the others evaluate. Without --images or --text-orientation the ranges are data-free and nothing is evaluated",
+        };
+        var textOrientation = new Option<int?>("--text-orientation")
+        {
+            Description = $"For the ppocr-cls model: calibrate on {CalibrationTextLines} rendered text lines (seed + 1) and evaluate fidelity and accuracy on N others (seed)",
+        };
+        var seed = new Option<int>("--seed") { Description = "Seed of the image crops and the rendered text lines", DefaultValueFactory = _ => EvaluateCommand.DefaultSeed };
+        var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18, imagenet or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
+        preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
+        var equalize = new Option<bool>("--equalize") { Description = "Also equalize (CLE) and compare the int8 models without and with it" };
+        var observer = new Option<string>("--observer") { Description = "Activation observer: minmax, moving-average, percentile, mse or entropy", DefaultValueFactory = _ => "entropy" };
+        observer.AcceptOnlyFromAmong("minmax", "moving-average", "percentile", "mse", "entropy");
+        var layer = new Option<string>("--layer")
+        {
+            Description = "Layer whose per-channel weight ranges are drawn and whose scales are printed in full " +
+                "(default: the equalized layer whose spread narrows most, else the set layer with the widest spread)",
+        };
+        var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
+        var output = new Option<string>("--out", "-o") { Description = "Where to write the HTML report", Required = true };
+        var command = new Command("report", "Run the flow on a model and write a self-contained HTML report")
+        {
+            model, images, textOrientation, seed, preset, equalize, observer, layer, batch, output,
+        };
+        command.SetAction(parse => context.Runner.Run(parse, () =>
+        {
+            var clock = Stopwatch.StartNew();
+            var path = ModelArgument.Resolve(parse.GetValue(model));
+            var outPath = OutputPath.Check(parse.GetValue(output)!, path);
+            var imageFolder = parse.GetValue(images);
+            var textLines = parse.GetValue(textOrientation);
+            var batchSize = parse.GetValue(batch);
+            if (imageFolder is not null && textLines is not null)
+            {
+                throw new UsageException("--images and --text-orientation exclude each other");
+            }
+            if (textLines is < 1)
+            {
+                throw new UsageException("--text-orientation takes 1 or more lines");
+            }
+            if (textLines is not null && string.IsNullOrWhiteSpace(parse.GetValue(model)))
+            {
+                throw new UsageException("--text-orientation needs the ppocr-cls model on the command line");
+            }
+            if (textLines is not null && parse.GetResult(preset) is { Implicit: false } && parse.GetValue(preset) != "ppocr-cls")
+            {
+                throw new UsageException("--text-orientation uses the ppocr-cls preprocessing");
+            }
+            if (batchSize < 1)
+            {
+                throw new UsageException("--batch takes 1 or more images");
+            }
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"model file '{path}' does not exist");
+            }
+            OutputPath.CheckWritable(outPath);
+            var console = ConsoleOutput.For(context.Out);
+
+            // Data first: a wrong folder fails before any model work.
+            var imagePreset = ImagePresets.Create(textLines is null ? parse.GetValue(preset)! : "ppocr-cls");
+            using var presetResources = imagePreset as IDisposable;
+            var data = imageFolder is not null ? ImageData(imageFolder, imagePreset, batchSize, parse.GetValue(seed))
+                : textLines is not null ? TextData(parse.GetValue(seed), textLines.Value, batchSize)
+                : null;
+
+            var graph = OnnxModel.Load(path);
+            var sections = new List<ReportSection> { ModelSection.Build(GraphSummary.Of(graph), path), GraphSection.Build(graph) };
+            console.MarkupLine($"loaded [bold]{Markup.Escape(path)}[/]: {graph.Nodes.Count} nodes");
+            graph.MakeBatchDynamic();
+
+            var folded = new FoldBatchNorm().Run(graph);
+            sections.Add(FoldingSection.Build(folded.Report));
+            console.MarkupLine($"BatchNorm folding: {folded.Report.Folded.Count} folded, {folded.Report.Skipped.Count} left in place");
+
+            var options = new EqualizationOptions();
+            var equalized = parse.GetValue(equalize) ? new EqualizeCrossLayer(options).Run(folded.Graph) : null;
+            var discovery = equalized?.Report.Discovery ?? folded.Graph.FindEqualizationSets();
+            sections.Add(EqualizationSection.Build(discovery, equalized?.Report, options));
+            console.MarkupLine(equalized is null
+                ? $"equalization sets: {discovery.Sets.Count} found (not equalized; --equalize applies them)"
+                : $"equalized {discovery.Sets.Count} sets in {equalized.Report.Sweeps} sweeps");
+
+            var focus = parse.GetValue(layer) ?? DefaultFocusLayer(folded.Graph, discovery, equalized?.Report);
+            if (focus is not null && folded.Graph.FindNode(focus) is null)
+            {
+                throw new SharpQuantException($"the model has no layer '{focus}' (module names are listed by 'sharpquant inspect --tabular')");
+            }
+
+            var format = IntegerFormat.ForThisCpu();
+            var config = format.Apply(QConfig.Default with
+            {
+                Activation = QConfig.Default.Activation! with { Observer = QuantizeCommand.ParseObserver(parse.GetValue(observer)!) },
+            });
+            var variants = new List<(string Label, Graph Graph)> { (WithoutCle, folded.Graph) };
+            if (equalized is not null)
+            {
+                variants.Add((WithCle, equalized.Graph));
+            }
+            var sims = variants.Select(v => new ReportedSim(v.Label, QuantSim.Prepare(v.Graph, new QConfigMapping().SetGlobal(config)))).ToList();
+            var calibration = Calibrate(console, context.Error, sims, data, imagePreset);
+            sections.Add(QuantizationSection.Build(QuantizationSection.Describe(config, $"{format.Name}: {format.Reason}"), sims, calibration));
+
+            sections.Add(data is null
+                ? EvaluationSection.Build(null, [])
+                : Evaluate(console, graph, sims, data));
+
+            var figures = new List<ReportFigure>();
+            if (focus is not null)
+            {
+                var series = variants.Select(v => ChannelRanges.Of(v.Graph, focus, v.Label == WithoutCle ? "without CLE" : "with CLE")).ToList();
+                figures.Add(new ReportFigure(WeightRangeChart.Png(focus, series),
+                    $"Weight range per output channel of {focus} after BatchNorm folding{(equalized is null ? "" : ", without and with CLE")}: " +
+                    "each point is one output channel's max |w| divided by the largest channel's, which is the share of a per-tensor " +
+                    "int8 grid that channel would use (0.1 leaves it about 25 of 255 levels). The spread in the legend is the largest " +
+                    "over the smallest range. Per-channel scales, used here, give every channel the whole grid; equalization matters " +
+                    "most for per-tensor weights."));
+            }
+            sections.Add(FiguresSection.Build(figures));
+            sections.Add(QuantizerParametersSection.Build(sims, focus is null ? null : focus + ".weight_fake_quant"));
+
+            var steps = new List<string> { "BatchNorm folded" };
+            if (equalized is not null)
+            {
+                steps.Add("equalized (CLE)");
+            }
+            steps.Add($"int8 simulated ({format.Name})");
+            steps.Add(data is null ? "data-free ranges" : "calibrated");
+            if (data is not null)
+            {
+                steps.Add("evaluated against the float model");
+            }
+            var document = new ReportDocument($"SharpQuant report: {Path.GetFileName(path)}", string.Join(", ", steps), sections)
+            {
+                Facts =
+                [
+                    new("data", data?.Describe() ?? "none (data-free)"),
+                    new("written", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)),
+                ],
+            };
+            HtmlReportWriter.Write(document, outPath);
+            console.MarkupLine($"wrote [bold]{Markup.Escape(outPath)}[/] ({new FileInfo(outPath).Length / 1024.0:F0} KiB) in {clock.Elapsed.TotalSeconds:F1} s");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// The layer the figure and the printed scales are about: the equalized layer whose spread narrowed most, else the
+    /// set layer with the widest spread, else the linear layer with the widest spread; null for a model without one.
+    /// </summary>
+    internal static string? DefaultFocusLayer(Graph folded, EqualizationSetsReport discovery, EqualizeReport? equalized)
+    {
+        if (equalized is { Sets.Count: > 0 })
+        {
+            return equalized.Sets.SelectMany(s => s.Spreads).MaxBy(s => s.Before / s.After)!.Layer;
+        }
+        var candidates = discovery.Sets.Count > 0
+            ? discovery.Sets.SelectMany(s => s.Layers)
+            : folded.Nodes.Where(n => LinearLayer.IsLinearOp(n) && LinearLayer.TryCreate(n, out _) is not null);
+        return candidates.Select(n => (n.ModuleName, Spread: EqualizeCrossLayer.Spread(LinearLayer.Create(n).OutputRanges(RangeMode.MaxAbs))))
+            .OrderByDescending(t => t.Spread).Select(t => t.ModuleName).FirstOrDefault();
+    }
+
+    private static CalibrationSummary Calibrate(IAnsiConsole console, TextWriter error, IReadOnlyList<ReportedSim> sims, ReportData? data, ImagePreset preset)
+    {
+        if (data is null)
+        {
+            DataFreeRangeReport? shown = null;
+            foreach (var s in sims)
+            {
+                console.MarkupLine($"{Markup.Escape(s.Label)}: no images given, so no calibration");
+                shown = SimCalibration.DataFree(console, error, s.Sim, preset.InputRange);
+            }
+            return new CalibrationSummary($"The ranges listed below are those of the model {sims[^1].Label}.", shown);
+        }
+        // A calibration set is a few dozen samples: decoded once, shared by every model.
+        var batches = data.Calibration();
+        foreach (var s in sims)
+        {
+            SimCalibration.WithProgress(console, s.Sim, batches, batches.Count, $"calibrating {s.Label}");
+        }
+        foreach (var skipped in data.Skipped)
+        {
+            error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
+        }
+        return new CalibrationSummary(data.DescribeCalibration());
+    }
+
+    private static ReportSection Evaluate(IAnsiConsole console, Graph floatGraph, IReadOnlyList<ReportedSim> sims, ReportData data)
+    {
+        var batches = data.Evaluation();
+        using var reference = new GraphExecutor(floatGraph);
+        var executors = sims.Select(s => s.Sim.CreateExecutor()).ToList();
+        try
+        {
+            var fidelity = sims.Select(_ => new FidelityAccumulator()).ToList();
+            var accuracy = sims.Select(_ => new AccuracyAccumulator(1)).ToList();
+            var floatAccuracy = new AccuracyAccumulator(1);
+            console.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("evaluating", maxValue: batches.Count);
+                    foreach (var (input, labels) in batches)
+                    {
+                        var expected = reference.Run(input);
+                        if (labels is not null)
+                        {
+                            floatAccuracy.Add(expected, labels);
+                        }
+                        for (var m = 0; m < sims.Count; m++)
+                        {
+                            var actual = executors[m].Run(input);
+                            fidelity[m].Add(expected, actual);
+                            if (labels is not null)
+                            {
+                                accuracy[m].Add(actual, labels);
+                            }
+                        }
+                        task.Increment(1);
+                    }
+                });
+            var labelled = batches.Any(b => b.Labels is not null);
+            var models = sims.Select((s, m) => new EvaluatedModel(s.Label, fidelity[m].Report(), labelled ? accuracy[m].Report() : null)).ToList();
+            foreach (var e in models)
+            {
+                console.MarkupLine($"{Markup.Escape(e.Label)}: cosine {ReportNumbers.Cosine(e.Fidelity.MeanCosine)}, SQNR {ReportNumbers.Decibels(e.Fidelity.SqnrDb)} dB" +
+                    (e.Accuracy is { } a ? $", accuracy {ReportNumbers.Percent(a.Top1)}" : ""));
+            }
+            return EvaluationSection.Build(data.DescribeEvaluation(), models, labelled ? floatAccuracy.Report() : null);
+        }
+        finally
+        {
+            executors.ForEach(e => e.Dispose());
+        }
+    }
+
+    private static ReportData ImageData(string folder, ImagePreset preset, int batchSize, int seed)
+    {
+        var plan = new CropPlan(seed);
+        var calibration = new ImageBatches(folder, preset, batchSize, plan, ImageSet.Calibration);
+        var evaluation = new ImageBatches(folder, preset, batchSize, plan, ImageSet.Evaluation);
+        var split = calibration.Split!;
+        string Set(ImageSet set, string order, string other)
+        {
+            var files = split.FilesIn(set);
+            return $"{files.Count * plan.VariantsPerImage} samples: {CropPlan.CropsPerImage} crops of each of {Images(files.Count)} " +
+                $"({order} by name: {string.Join(", ", files.Select(Path.GetFileName))}){(plan.IncludeFlips ? " and their mirror images" : "")}; " +
+                $"the other {Images(split.Files.Count - files.Count)} of the folder {(split.Files.Count - files.Count == 1 ? "is" : "are")} used only {other}";
+        }
+        return new ReportData(
+            () => calibration.Batches().ToList(),
+            () => evaluation.Batches().Select(b => (b, (int[]?)null)).ToList(),
+            () => $"{folder}: {split.Describe()}",
+            () => Set(ImageSet.Calibration, "1st, 3rd, …", "for evaluation"),
+            () => Set(ImageSet.Evaluation, "2nd, 4th, …", "for calibration"),
+            () => calibration.Skipped);
+    }
+
+    private static string Images(int count) => count == 1 ? "1 image" : $"{count} images";
+
+    private static ReportData TextData(int seed, int lines, int batchSize) =>
+        new(
+            () =>
+            {
+                using var set = new TextOrientationDataset(seed + 1, CalibrationTextLines);
+                return set.Batches(batchSize).Select(b => b.Images).ToList();
+            },
+            () =>
+            {
+                using var set = new TextOrientationDataset(seed, lines);
+                return set.Batches(batchSize).Select(b => (b.Images, (int[]?)b.Labels)).ToList();
+            },
+            () => $"rendered text lines: {CalibrationTextLines} to calibrate (seed {seed + 1}), {lines} to evaluate (seed {seed})",
+            () => $"{CalibrationTextLines} rendered text lines (seed {seed + 1}, half turned by 180°)",
+            () => $"{lines} rendered text line{(lines == 1 ? "" : "s")}, not the calibration lines (seed {seed}, half turned by 180°, labelled upright or turned)",
+            () => []);
+
+    /// <summary>The report's data: calibration batches, evaluation batches (with labels for text lines), and how to describe them.</summary>
+    private sealed class ReportData(
+        Func<List<Tensor>> calibration,
+        Func<List<(Tensor Input, int[]? Labels)>> evaluation,
+        Func<string> describe,
+        Func<string> describeCalibration,
+        Func<string> describeEvaluation,
+        Func<IReadOnlyList<string>> skipped)
+    {
+        public List<Tensor> Calibration() => calibration();
+        public List<(Tensor Input, int[]? Labels)> Evaluation() => evaluation();
+        public string Describe() => describe();
+        public string DescribeCalibration() => describeCalibration();
+        public string DescribeEvaluation() => describeEvaluation();
+        public IReadOnlyList<string> Skipped => skipped();
+    }
+}

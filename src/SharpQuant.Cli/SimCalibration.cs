@@ -1,0 +1,42 @@
+using SharpQuant.Quantization;
+using Spectre.Console;
+
+namespace SharpQuant.Cli;
+
+/// <summary>
+/// How the commands set a QuantSim's activation ranges: calibration on batches with a progress bar, or data-free
+/// ranges from the folded BatchNorms (quantizers without a range are reported and left unquantized).
+/// </summary>
+public static class SimCalibration
+{
+    public static void WithProgress(IAnsiConsole console, QuantSim sim, IEnumerable<Tensor> batches, int expectedBatches, string label = "calibrating")
+    {
+        console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(label), maxValue: expectedBatches);
+                sim.Calibrate(batches, new BatchProgress(task), totalBatches: expectedBatches);
+                task.Value = task.MaxValue;
+            });
+    }
+
+    /// <summary>Data-free activation ranges; prints what was set and warns (on <paramref name="error"/>) about every quantizer left out.</summary>
+    public static DataFreeRangeReport DataFree(IAnsiConsole console, TextWriter error, QuantSim sim, (double Lo, double Hi) inputRange)
+    {
+        var free = DataFreeRanges.Apply(sim, inputRange);
+        console.MarkupLine($"data-free ranges for {free.Ranges.Count} activation quantizers (β ± {DataFreeRanges.DefaultStandardDeviations}|γ|), {free.Skipped.Count} without");
+        foreach (var s in free.Skipped)
+        {
+            error.WriteLine($"warning: {s.Layer}: {s.Reason}; it stays unquantized");
+            sim.SetFakeQuant(s.Layer, false);
+        }
+        return free;
+    }
+
+    // Synchronous on purpose: System.Progress<T> would post to the thread pool and report late or out of order.
+    private sealed class BatchProgress(ProgressTask task) : IProgress<CalibrationProgress>
+    {
+        public void Report(CalibrationProgress value) => task.Value = value.Batches;
+    }
+}

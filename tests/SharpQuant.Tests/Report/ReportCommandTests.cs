@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using SharpQuant.Cli;
+using SharpQuant.Data;
+using SharpQuant.Plots.Report;
+using SharpQuant.Tests.Cli;
+using SharpQuant.Tests.Support;
+using Xunit.Abstractions;
+
+namespace SharpQuant.Tests.Report;
+
+public class ReportCommandTests(ITestOutputHelper output)
+{
+    /// <summary>The base64 of the PNG signature (its first 8 bytes).</summary>
+    private const string PngSignatureBase64 = "iVBORw0KGgo";
+
+    private static List<string> SectionIds(string html) =>
+        Regex.Matches(html, "<section id=\"([^\"]+)\">").Select(m => m.Groups[1].Value).ToList();
+
+    private static void AssertSelfContained(string html)
+    {
+        Assert.DoesNotContain("http://", html);
+        Assert.DoesNotContain("https://", html);
+        Assert.All(Regex.Matches(html, "src=\"([^\"]*)\"").Select(m => m.Groups[1].Value), s => Assert.StartsWith(HtmlReportWriter.PngDataUriPrefix, s));
+    }
+
+    /// <summary>The evaluation table's row of one model: label, cosine, worst cosine, SQNR, agreement, KL, max|Δ|.</summary>
+    private static string[] EvaluationRow(string html, string label)
+    {
+        var row = Regex.Match(html, $"<tr><td>{Regex.Escape(HtmlReportWriter.Escape(label))}</td>((?:<td class=\"num\">[^<]*</td>){{6}})</tr>");
+        Assert.True(row.Success, $"no evaluation row for {label}");
+        return Regex.Matches(row.Groups[1].Value, "<td class=\"num\">([^<]*)</td>").Select(m => m.Groups[1].Value).ToArray();
+    }
+
+    [Fact]
+    public void DataFreeReportOnTheDefaultModel()
+    {
+        using var temp = TestData.NewTempFolder();
+        var path = temp.File("report.html");
+        var (code, stdout, stderr) = InspectCommandTests.Run("report", "--out", path);
+        output.WriteLine(stdout);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("data-free ranges for 33 activation quantizers", stdout);
+        Assert.Contains($"wrote {path}", stdout);
+        var html = File.ReadAllText(path);
+        Assert.Equal(ReportFlow.Order, SectionIds(html));
+        AssertSelfContained(html);
+        Assert.Contains("No images were given, so the activation ranges are data-free", html);
+        Assert.Contains("Not evaluated", html);
+        Assert.Contains("22 BatchNormalization nodes folded into the layer before, 0 left in place", html);
+        Assert.Contains("9 sets found: 9 pairs and 0 depthwise triples", html);
+        Assert.Contains("Equalization was not applied", html);
+        // One figure: the widest-spread set layer, stage3.block1.conv2 (spread 30.9), as a real PNG.
+        var figure = Assert.Single(Regex.Matches(html, "src=\"data:image/png;base64,([^\"]+)\""));
+        var png = Convert.FromBase64String(figure.Groups[1].Value);
+        Assert.StartsWith(PngSignatureBase64, figure.Groups[1].Value);
+        Assert.True(png.Length > 10_000);
+        Assert.Contains("stage3.block1.conv2.weight_fake_quant", html);
+        Assert.Single(Directory.GetFiles(temp.Path));
+    }
+
+    [SkippableFact]
+    public void ReportWithThePhotosComparesWithoutAndWithCle()
+    {
+        TestData.RequireSharedData();
+        using var temp = TestData.NewTempFolder();
+        // Two photos: one calibrates (10 samples), the other evaluates (10 samples), which keeps the test quick.
+        var images = Directory.CreateDirectory(temp.File("images")).FullName;
+        foreach (var file in ImageFiles.List(TestData.ImagesFolder).Take(2))
+        {
+            File.Copy(file, Path.Combine(images, Path.GetFileName(file)));
+        }
+        var path = temp.File("out/report.html");
+        var (code, stdout, stderr) = InspectCommandTests.Run(
+            "report", "--images", images, "--equalize", "--observer", "minmax", "--layer", "stage2.block0.conv1", "--batch", "10", "--out", path);
+        output.WriteLine(stdout);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("equalized 9 sets in 2 sweeps", stdout);
+        var html = File.ReadAllText(path);
+        Assert.Equal(ReportFlow.Order, SectionIds(html));
+        AssertSelfContained(html);
+        Assert.Contains("10 samples: 5 crops of each of 1 image (1st, 3rd, … by name: astronaut.png) and their mirror images; the other 1 image of the folder is used only for evaluation", html);
+        Assert.Contains("10 samples: 5 crops of each of 1 image (2nd, 4th, … by name: chelsea.png) and their mirror images", html);
+        foreach (var label in new[] { "int8, no CLE", "int8, with CLE" })
+        {
+            var row = EvaluationRow(html, label);
+            var cosine = double.Parse(row[0], CultureInfo.InvariantCulture);
+            var sqnr = double.Parse(row[2], CultureInfo.InvariantCulture);
+            // w8a8 on this backbone keeps its embedding close to the float one (README: cosine ≈ 0.998, SQNR ≈ 23–26 dB).
+            Assert.InRange(cosine, 0.99, 1.0);
+            Assert.InRange(sqnr, 18, 40);
+            Assert.Equal("100.0 % (10/10)", row[3]);
+            Assert.Contains($"{label}: cosine {row[0]}, SQNR {row[2]} dB", stdout);
+        }
+        // The spreads of the chosen layer: 6.2 → 4.9 as in the README, in the legend and the scale table.
+        Assert.Contains("<td>stage2.block0.conv1</td><td class=\"num\">6.2</td><td class=\"num\">4.9</td>", html);
+        Assert.Matches("<td>int8, no CLE</td><td class=\"num\">128</td>(<td class=\"num\">[^<]*</td>){3}<td class=\"num\">6.2</td>", html);
+        Assert.Matches("<td>int8, with CLE</td><td class=\"num\">128</td>(<td class=\"num\">[^<]*</td>){3}<td class=\"num\">4.9</td>", html);
+    }
+
+    [SkippableFact]
+    public void ReportOnRenderedTextLinesShowsAccuracy()
+    {
+        TestData.RequireSharedData();
+        TestData.RequireFonts();
+        using var temp = TestData.NewTempFolder();
+        var path = temp.File("ppocr.html");
+        var (code, stdout, stderr) = InspectCommandTests.Run("report", TestData.PpocrModelPath, "--text-orientation", "32", "--equalize", "--observer", "minmax", "--out", path);
+        output.WriteLine(stdout);
+        Assert.True(code == 0, stderr);
+        var html = File.ReadAllText(path);
+        Assert.Equal(ReportFlow.Order, SectionIds(html));
+        Assert.Contains("64 rendered text lines (seed 2, half turned by 180°)", html);
+        Assert.Contains("Top-1 accuracy against the labels.", html);
+        var accuracy = Regex.Matches(html, "<td class=\"num\">(\\d+\\.\\d) %</td><td class=\"num\">(\\d+)/32</td>");
+        Assert.Equal(3, accuracy.Count);   // float, without CLE, with CLE
+        Assert.All(accuracy, m => Assert.InRange(double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), 80, 100));
+        Assert.Contains("2 depthwise triples", html);
+    }
+
+    [Fact]
+    public void MissingModelIsBadInput()
+    {
+        using var temp = TestData.NewTempFolder();
+        var (code, _, stderr) = InspectCommandTests.Run("report", temp.File("missing.onnx"), "--out", temp.File("r.html"));
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("does not exist", stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Empty(Directory.GetFiles(temp.Path));
+    }
+
+    [Fact]
+    public void TheOutputMayNotBeTheInput()
+    {
+        using var temp = TestData.NewTempFolder();
+        var model = temp.File("model.onnx");
+        File.Copy(TestModels.ResNet18Path, model);
+        var before = File.ReadAllBytes(model);
+        var (code, _, stderr) = InspectCommandTests.Run("report", model, "--out", model);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("is the input file", stderr);
+        Assert.Equal(before, File.ReadAllBytes(model));
+    }
+
+    [Fact]
+    public void AnUnwritableFolderFailsBeforeAnyWork()
+    {
+        using var temp = TestData.NewTempFolder();
+        // A folder that cannot be created because a file has its name (tests run as root, so permissions would not stop it).
+        var blocker = temp.File("blocker");
+        File.WriteAllText(blocker, "a file, not a folder");
+        var (code, stdout, stderr) = InspectCommandTests.Run("report", "--out", Path.Combine(blocker, "report.html"));
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("cannot write", stderr);
+        Assert.Empty(stdout);   // nothing was loaded
+    }
+
+    [Fact]
+    public void UsageErrorsAreOneLine()
+    {
+        using var temp = TestData.NewTempFolder();
+        var (code, _, stderr) = InspectCommandTests.Run("report", "--images", temp.Path, "--text-orientation", "4", "--out", temp.File("r.html"));
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("exclude each other", stderr);
+        (code, _, stderr) = InspectCommandTests.Run("report", "--text-orientation", "4", "--out", temp.File("r.html"));
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("needs the ppocr-cls model", stderr);
+        (code, _, stderr) = InspectCommandTests.Run("report", "--layer", "no.such.layer", "--out", temp.File("r.html"));
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("no layer 'no.such.layer'", stderr);
+        (code, _, stderr) = InspectCommandTests.Run("report");
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--out", stderr);
+        Assert.Empty(Directory.GetFiles(temp.Path));
+    }
+}
