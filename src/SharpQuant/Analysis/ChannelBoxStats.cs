@@ -1,3 +1,4 @@
+using SharpQuant.Passes;
 using SharpQuant.Quantization;
 
 namespace SharpQuant.Analysis;
@@ -10,6 +11,16 @@ public static class ChannelBoxStats
 {
     /// <summary>Tukey's whisker reach, in interquartile ranges beyond the box (matplotlib's default <c>whis=1.5</c>).</summary>
     public const double WhiskerReach = 1.5;
+
+    /// <summary>The layers that have a constant weight to draw (Conv, ConvTranspose, Gemm, MatMul), in graph order.</summary>
+    public static IReadOnlyList<Node> WeightedLayers(Graph graph) =>
+        graph.Nodes.Where(n => LinearLayer.IsLinearOp(n) && LinearLayer.WeightValue(n) is not null).ToList();
+
+    /// <summary>One box per output channel of a layer's weight (the float weight, also behind a FakeQuant).</summary>
+    public static IReadOnlyList<ChannelBox> OfLayer(Node layer) =>
+        LinearLayer.WeightValue(layer)?.ConstantValue is { } weight
+            ? Of(weight, QuantSim.WeightChannelAxis(layer))
+            : throw new SharpQuantException($"'{layer.ModuleName}' ({layer.OpType}) has no constant weight");
 
     /// <summary>One box per channel along <paramref name="axis"/> (0 for Conv; <see cref="QuantSim.WeightChannelAxis"/> knows the others).</summary>
     public static IReadOnlyList<ChannelBox> Of(Tensor weight, int axis)

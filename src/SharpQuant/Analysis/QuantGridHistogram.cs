@@ -114,6 +114,15 @@ public sealed class QuantGridHistogram
     /// <summary>The largest value added (float value, not integer units); NaN before any.</summary>
     public float Max { get; private set; } = float.NaN;
 
+    /// <summary>
+    /// The smallest value added in integer units x/s + z (each with its own channel's scale): where the float range
+    /// starts on the grid. NaN before any value.
+    /// </summary>
+    public double MinUnits { get; private set; } = double.NaN;
+
+    /// <summary>The largest value added in integer units; NaN before any value.</summary>
+    public double MaxUnits { get; private set; } = double.NaN;
+
     public bool HasGradients { get; private set; }
 
     public ReadOnlySpan<long> Counts => _counts;
@@ -205,6 +214,10 @@ public sealed class QuantGridHistogram
             TensorPrimitives.Divide(chunk, scale, positions);
             TensorPrimitives.Multiply(positions, BinsPerStep, positions);
             TensorPrimitives.Add(positions, positionOffset, positions);
+            var lowest = Start + TensorPrimitives.Min(positions) * BinWidth;
+            var highest = Start + TensorPrimitives.Max(positions) * BinWidth;
+            MinUnits = double.IsNaN(MinUnits) ? lowest : Math.Min(MinUnits, lowest);
+            MaxUnits = double.IsNaN(MaxUnits) ? highest : Math.Max(MaxUnits, highest);
             TensorPrimitives.Floor(positions, positions);
             Count(positions, gradients.IsEmpty ? default : gradients.Slice(startAt, n), zeroBin);
         }

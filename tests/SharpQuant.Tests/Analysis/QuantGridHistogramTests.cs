@@ -51,6 +51,7 @@ public class QuantGridHistogramTests
         Assert.Equal(0.4, h.ClampedMass, 12);
         Assert.Equal(0.2, h.ZeroBinMass, 12);
         Assert.Equal((-100f, 100f), (h.Min, h.Max));
+        Assert.Equal((-100.0, 100.0), (h.MinUnits, h.MaxUnits));
         var p = h.Probabilities();
         Assert.Equal(0.2, p[12], 12);
         Assert.Equal(0.8, p.Sum(), 12);
@@ -90,6 +91,8 @@ public class QuantGridHistogramTests
         Assert.Equal(2, h.Counts[h.CentroidBin(1)]);
         Assert.Equal(1, h.Counts[h.CentroidBin(2)]);
         Assert.Equal(0.5, h.ZeroBinMass, 12);
+        Assert.Equal((0f, 2f), (h.Min, h.Max));
+        Assert.Equal((0.0, 2.0), (h.MinUnits, h.MaxUnits));
         Assert.Equal(QuantGridAxis.Integer, h.Axis);
         Assert.Equal(7.0, h.ToAxis(7.0));
 
