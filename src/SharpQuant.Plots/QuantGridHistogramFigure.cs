@@ -16,14 +16,14 @@ public static class QuantGridHistogramFigure
     public const int Height = 820;
 
     // The insets sit in the upper corners of the data area, which the extended range leaves empty for most tensors.
-    private const int InsetWidth = 300;
-    private const int InsetHeight = 210;
-    private const int InsetMarginX = 110;
-    private const int InsetMarginY = 95;
+    internal const int InsetWidth = 300;
+    internal const int InsetHeight = 210;
+    internal const int InsetMarginX = 110;
+    internal const int InsetMarginY = 95;
 
-    private static readonly Color ValueColor = Color.FromHex("#1F77B4");
+    internal static readonly Color ValueColor = Color.FromHex("#1F77B4");
     private static readonly Color ValueCurveColor = Color.FromHex("#0B3C6B");
-    private static readonly Color GradientColor = Color.FromHex("#2CA02C");
+    internal static readonly Color GradientColor = Color.FromHex("#2CA02C");
     private static readonly Color GradientCurveColor = Color.FromHex("#145A14");
     private static readonly Color RangeColor = Color.FromHex("#D62728");
     private static readonly Color CentroidColor = Colors.Gray.WithAlpha(0.3);
