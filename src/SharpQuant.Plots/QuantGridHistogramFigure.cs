@@ -77,19 +77,20 @@ public static class QuantGridHistogramFigure
         low.LegendText = $"clamped region (rounds below qmin = {h.QMin} or above qmax = {h.QMax})";
         plot.Add.HorizontalSpan(h.ToAxis(h.QMax + 0.5), h.ToAxis(h.Start + h.Steps), ClampedColor);
 
-        var probabilities = h.Probabilities();
-        var gradientMass = h.HasGradients ? h.GradientMass() : null;
-        AddHistogram(plot, h, probabilities, ValueColor, labels.ValueName + " (probability per bin)");
+        // Drawn in percent: short tick labels (0.12 rather than 0.0012).
+        var probabilities = Percent(h.Probabilities());
+        var gradientMass = h.HasGradients ? Percent(h.GradientMass()) : null;
+        AddHistogram(plot, h, probabilities, ValueColor, labels.ValueName + " (% per bin)");
         if (gradientMass is not null)
         {
-            AddHistogram(plot, h, gradientMass, GradientColor, "sensitivity |Σ gradient| per bin (normalised)");
+            AddHistogram(plot, h, gradientMass, GradientColor, "sensitivity: % of |Σ gradient| per bin");
         }
-        var smooth = plot.Add.ScatterLine(centres, h.SmoothedProbabilities(), ValueCurveColor);
+        var smooth = plot.Add.ScatterLine(centres, Percent(h.SmoothedProbabilities()), ValueCurveColor);
         smooth.LineWidth = 2;
         smooth.LegendText = $"{labels.ValueName}, moving average over {QuantGridHistogram.SmoothingSteps} steps";
         if (h.HasGradients)
         {
-            var gradientSmooth = plot.Add.ScatterLine(centres, h.SmoothedGradientMass(), GradientCurveColor);
+            var gradientSmooth = plot.Add.ScatterLine(centres, Percent(h.SmoothedGradientMass()), GradientCurveColor);
             gradientSmooth.LineWidth = 2;
             gradientSmooth.LegendText = $"sensitivity, moving average over {QuantGridHistogram.SmoothingSteps} steps";
         }
@@ -97,7 +98,8 @@ public static class QuantGridHistogramFigure
         {
             foreach (var (units, isMin) in new[] { (h.MinUnits, true), (h.MaxUnits, false) })
             {
-                var line = plot.Add.VerticalLine(h.ToAxis(units), 1.5f, RangeColor);
+                // Dashed, so a spike in the bin under it (a channel's extreme on the grid's edge) stays visible.
+                var line = plot.Add.VerticalLine(h.ToAxis(units), 1.5f, RangeColor, LinePattern.Dashed);
                 line.LegendText = isMin ? $"float range [{Format(h.Min)}, {Format(h.Max)}]" : "";
             }
         }
@@ -110,7 +112,7 @@ public static class QuantGridHistogramFigure
         plot.XLabel(h.Axis == QuantGridAxis.Integer
             ? "integer value (w/s + z), each output channel on its own scale"
             : $"value (grid: s = {Format(h.Scale)}, z = {h.ZeroPoint}; q = round(x/s) + z)");
-        plot.YLabel(h.HasGradients ? "probability per bin (1/5 step); green: share of |Σ gradient|" : "probability per bin (1/5 of a step)");
+        plot.YLabel(h.HasGradients ? "% of values per bin (1/5 step); green: % of |Σ gradient|" : "% of values per bin (1/5 of a step)");
         plot.Axes.SetLimitsX(h.ToAxis(h.Start), h.ToAxis(h.Start + h.Steps));
         // The zero bin of a ReLU output can hold half the mass and flatten everything else: the scale follows the other
         // bins, and a zero bin above it is cut at the top with its height written beside it (it is in the title too).
@@ -120,7 +122,7 @@ public static class QuantGridHistogramFigure
         plot.Axes.SetLimitsY(0, top);
         if (probabilities[zeroBin] > top)
         {
-            var note = plot.Add.Text($"← zero bin {100 * probabilities[zeroBin]:0.0} % (off scale)", h.ToAxis(h.BinCentre(zeroBin)), top * NoteHeight);
+            var note = plot.Add.Text($"← zero bin {probabilities[zeroBin]:0.0} % (off scale)", h.ToAxis(h.BinCentre(zeroBin)), top * NoteHeight);
             note.LabelFontSize = 13;
             note.LabelFontColor = ValueCurveColor;
             note.LabelAlignment = Alignment.UpperLeft;
@@ -178,6 +180,8 @@ public static class QuantGridHistogramFigure
         plot.FigureBorder = new LineStyle { Width = 1, Color = Colors.Gray };
         return plot;
     }
+
+    private static double[] Percent(double[] fractions) => fractions.Select(f => 100 * f).ToArray();
 
     private static double MaxExcept(double[] values, int skip)
     {
