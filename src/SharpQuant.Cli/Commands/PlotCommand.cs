@@ -141,8 +141,15 @@ public static class PlotCommand
             if (data is not null)
             {
                 var limit = parse.GetValue(count);
-                sim.Calibrate(Limit(data.Batches(), limit));
-                var histograms = ActivationHistograms.Collect(sim, Limit(data.Batches(), limit), q => selection.Matches(q.Target));
+                var samples = Math.Min(limit ?? int.MaxValue, data.ExpectedSamples);
+                var totalBatches = (samples + data.BatchSize - 1) / data.BatchSize;
+                WithProgress(console, "calibrating", totalBatches, progress =>
+                {
+                    sim.Calibrate(Limit(data.Batches(), limit), progress, totalBatches: totalBatches);
+                    return 0;
+                });
+                var histograms = WithProgress(console, "activation histograms", totalBatches, progress =>
+                    ActivationHistograms.Collect(sim, Limit(data.Batches(), limit), q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
                 foreach (var skipped in data.Skipped)
                 {
                     context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
@@ -181,6 +188,26 @@ public static class PlotCommand
                 yield break;
             }
         }
+    }
+
+    private static T WithProgress<T>(IAnsiConsole console, string what, int totalBatches, Func<IProgress<CalibrationProgress>, T> work)
+    {
+        T result = default!;
+        console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(what, maxValue: Math.Max(1, totalBatches));
+                result = work(new BatchProgress(task));
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    // Synchronous on purpose, as in QuantizeCommand: System.Progress<T> would report late or out of order.
+    private sealed class BatchProgress(ProgressTask task) : IProgress<CalibrationProgress>
+    {
+        public void Report(CalibrationProgress value) => task.Value = value.Batches;
     }
 
     private static void WriteList(IAnsiConsole console, IReadOnlyList<string> written, Stopwatch clock)

@@ -164,6 +164,11 @@ public sealed class QuantGridHistogram
         {
             throw new SharpQuantException($"the tensor has {channels} channels along axis {qparams.Axis}, its quantizer {qparams.Count}");
         }
+        if (inner == 1)
+        {
+            AddRows(data, grad, qparams, (int)outer, channels);
+            return;
+        }
         for (long o = 0; o < outer; o++)
         {
             for (var c = 0; c < channels; c++)
@@ -172,6 +177,77 @@ public sealed class QuantGridHistogram
                 Add(data.Slice(offset, (int)inner), qparams.Scale[c], qparams.ZeroPoint[c], grad.IsEmpty ? default : grad.Slice(offset, (int)inner));
             }
         }
+    }
+
+    /// <summary>
+    /// Channels along the last axis (a MatMul or Gemm weight [in, out]): each row holds one value of every channel, so
+    /// the row is binned at once with per-element scales instead of one call per value.
+    /// </summary>
+    private void AddRows(ReadOnlySpan<float> data, ReadOnlySpan<float> gradients, QParams qparams, int rows, int channels)
+    {
+        ValidateScales(qparams.Scale);
+        var offsets = qparams.ZeroPoint.Select(z => (float)((z - Start) * BinsPerStep)).ToArray();
+        var zeroBins = qparams.ZeroPoint.Select(CentroidBin).ToArray();
+        for (var r = 0; r < rows; r++)
+        {
+            var row = data.Slice(r * channels, channels);
+            var rowGradients = gradients.IsEmpty ? default : gradients.Slice(r * channels, channels);
+            if (!UpdateRange(row, !rowGradients.IsEmpty))
+            {
+                continue;
+            }
+            for (var startAt = 0; startAt < channels; startAt += ChunkSize)
+            {
+                var n = Math.Min(ChunkSize, channels - startAt);
+                var positions = _positions.AsSpan(0, n);
+                TensorPrimitives.Divide(row.Slice(startAt, n), qparams.Scale.AsSpan(startAt, n), positions);
+                TensorPrimitives.Multiply(positions, BinsPerStep, positions);
+                TensorPrimitives.Add(positions, offsets.AsSpan(startAt, n), positions);
+                TrackUnits(positions);
+                TensorPrimitives.Floor(positions, positions);
+                Count(positions, rowGradients.IsEmpty ? default : rowGradients.Slice(startAt, n), zeroBins.AsSpan(startAt, n));
+            }
+        }
+    }
+
+    private static void ValidateScales(ReadOnlySpan<float> scales)
+    {
+        foreach (var scale in scales)
+        {
+            if (!(scale > 0) || !float.IsFinite(scale))
+            {
+                throw new SharpQuantException($"a quantization grid needs a positive finite scale, not {scale}");
+            }
+        }
+    }
+
+    /// <summary>Counts the values and widens the float range; false for an empty span. Rejects NaN.</summary>
+    private bool UpdateRange(ReadOnlySpan<float> values, bool withGradients)
+    {
+        if (values.IsEmpty)
+        {
+            return false;
+        }
+        HasGradients |= withGradients;
+        var min = TensorPrimitives.Min(values);
+        var max = TensorPrimitives.Max(values);
+        if (float.IsNaN(min) || float.IsNaN(max))
+        {
+            throw new SharpQuantException("a histogram cannot bin NaN values");
+        }
+        Min = float.IsNaN(Min) ? min : Math.Min(Min, min);
+        Max = float.IsNaN(Max) ? max : Math.Max(Max, max);
+        Total += values.Length;
+        return true;
+    }
+
+    /// <summary>Widens the range in integer units from bin positions (before they are floored).</summary>
+    private void TrackUnits(ReadOnlySpan<float> positions)
+    {
+        var lowest = Start + TensorPrimitives.Min(positions) * BinWidth;
+        var highest = Start + TensorPrimitives.Max(positions) * BinWidth;
+        MinUnits = double.IsNaN(MinUnits) ? lowest : Math.Min(MinUnits, lowest);
+        MaxUnits = double.IsNaN(MaxUnits) ? highest : Math.Max(MaxUnits, highest);
     }
 
     /// <summary>
@@ -185,24 +261,11 @@ public sealed class QuantGridHistogram
         {
             throw new SharpQuantException($"the gradients ({gradients.Length} values) must match the values ({values.Length})");
         }
-        if (!(scale > 0) || !float.IsFinite(scale))
-        {
-            throw new SharpQuantException($"a quantization grid needs a positive finite scale, not {scale}");
-        }
-        if (values.IsEmpty)
+        ValidateScales([scale]);
+        if (!UpdateRange(values, !gradients.IsEmpty))
         {
             return;
         }
-        HasGradients |= !gradients.IsEmpty;
-        var min = TensorPrimitives.Min(values);
-        var max = TensorPrimitives.Max(values);
-        if (float.IsNaN(min) || float.IsNaN(max))
-        {
-            throw new SharpQuantException("a histogram cannot bin NaN values");
-        }
-        Min = float.IsNaN(Min) ? min : Math.Min(Min, min);
-        Max = float.IsNaN(Max) ? max : Math.Max(Max, max);
-        Total += values.Length;
         var positionOffset = (float)((zeroPoint - Start) * BinsPerStep);
         var zeroBin = CentroidBin(zeroPoint);
         for (var startAt = 0; startAt < values.Length; startAt += ChunkSize)
@@ -214,17 +277,16 @@ public sealed class QuantGridHistogram
             TensorPrimitives.Divide(chunk, scale, positions);
             TensorPrimitives.Multiply(positions, BinsPerStep, positions);
             TensorPrimitives.Add(positions, positionOffset, positions);
-            var lowest = Start + TensorPrimitives.Min(positions) * BinWidth;
-            var highest = Start + TensorPrimitives.Max(positions) * BinWidth;
-            MinUnits = double.IsNaN(MinUnits) ? lowest : Math.Min(MinUnits, lowest);
-            MaxUnits = double.IsNaN(MaxUnits) ? highest : Math.Max(MaxUnits, highest);
+            TrackUnits(positions);
             TensorPrimitives.Floor(positions, positions);
-            Count(positions, gradients.IsEmpty ? default : gradients.Slice(startAt, n), zeroBin);
+            Count(positions, gradients.IsEmpty ? default : gradients.Slice(startAt, n), [zeroBin]);
         }
     }
 
-    private void Count(ReadOnlySpan<float> positions, ReadOnlySpan<float> gradients, int zeroBin)
+    /// <summary>Counts floored bin positions; <paramref name="zeroBins"/> holds one zero bin for all, or one per position.</summary>
+    private void Count(ReadOnlySpan<float> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> zeroBins)
     {
+        var sharedZero = zeroBins.Length == 1;
         var bins = _counts.Length;
         for (var i = 0; i < positions.Length; i++)
         {
@@ -248,7 +310,7 @@ public sealed class QuantGridHistogram
             }
             var bin = (int)p;
             _counts[bin]++;
-            if (bin == zeroBin)
+            if (bin == zeroBins[sharedZero ? 0 : i])
             {
                 _zeroBinCount++;
             }

@@ -106,6 +106,34 @@ public class QuantGridHistogramTests
     }
 
     [Fact]
+    public void ChannelsOnTheLastAxisMatchBinningOneValueAtATime()
+    {
+        // The row path (per-element scales) against one Add per value with its channel's scale and zero point.
+        var random = new Random(3);
+        const int Rows = 7, Channels = 5;
+        var values = Enumerable.Range(0, Rows * Channels).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        var grads = Enumerable.Range(0, Rows * Channels).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        values[3] = 0;
+        var qparams = new QParams([0.01f, 0.02f, 0.5f, 0.03f, 0.004f], [0, 3, -2, 0, 1], 1, -128, 127);
+        var rows = QuantGridHistogram.ForWeights(qparams);
+        rows.Add(Tensor.FromFloats(values, Rows, Channels), qparams, Tensor.FromFloats(grads, Rows, Channels));
+        var single = QuantGridHistogram.ForWeights(qparams);
+        for (var i = 0; i < values.Length; i++)
+        {
+            var c = i % Channels;
+            single.Add(values.AsSpan(i, 1), qparams.Scale[c], qparams.ZeroPoint[c], grads.AsSpan(i, 1));
+        }
+        Assert.Equal(single.Counts.ToArray(), rows.Counts.ToArray());
+        Assert.Equal(single.GradientSums.ToArray(), rows.GradientSums.ToArray());
+        Assert.Equal((single.Underflow, single.Overflow, single.Total), (rows.Underflow, rows.Overflow, rows.Total));
+        Assert.Equal(single.ZeroBinMass, rows.ZeroBinMass);
+        Assert.True(rows.ZeroBinMass > 0);
+        Assert.Equal((single.MinUnits, single.MaxUnits), (rows.MinUnits, rows.MaxUnits));
+        Assert.Equal(single.ClampedMass, rows.ClampedMass);
+        Assert.True(rows.ClampedMass > 0);
+    }
+
+    [Fact]
     public void GradientsAreSummedSignedIntoTheSameBins()
     {
         var h = TwoBit();
