@@ -104,9 +104,8 @@ public static class QuantGridHistogramFigure
             }
         }
 
-        var clampedPercent = 100 * h.ClampedMass;
         var zeroPercent = 100 * h.ZeroBinMass;
-        plot.Title($"{labels.Title}\nclamped mass {clampedPercent.ToString("0.000", CultureInfo.InvariantCulture)} %, " +
+        plot.Title($"{labels.Title}\nclamped mass {ClampedText(h)}, " +
             $"zero-bin mass {zeroPercent.ToString("0.00", CultureInfo.InvariantCulture)} %, {h.Total:N0} values, " +
             $"{QuantGridHistogram.BinsPerStep} bins per step", 15);
         plot.XLabel(h.Axis == QuantGridAxis.Integer
@@ -179,6 +178,16 @@ public static class QuantGridHistogramFigure
         plot.Axes.Bottom.TickLabelStyle.FontSize = 10;
         plot.FigureBorder = new LineStyle { Width = 1, Color = Colors.Gray };
         return plot;
+    }
+
+    /// <summary>The clamped mass in percent, with the count when it is too small to show in three decimals.</summary>
+    internal static string ClampedText(QuantGridHistogram h)
+    {
+        var percent = 100 * h.ClampedMass;
+        var count = (long)Math.Round(h.ClampedMass * h.Total);
+        return count == 0 ? "0 %"
+            : percent < 0.001 ? $"< 0.001 % ({count:N0} value{(count == 1 ? "" : "s")})"
+            : percent.ToString("0.000", CultureInfo.InvariantCulture) + " %";
     }
 
     private static double[] Percent(double[] fractions) => fractions.Select(f => 100 * f).ToArray();

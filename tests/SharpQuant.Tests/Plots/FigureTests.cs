@@ -77,6 +77,18 @@ public class FigureTests
     }
 
     [Fact]
+    public void TinyClampedMassesAreNotShownAsZero()
+    {
+        var h = new QuantGridHistogram(0, 3);
+        h.Add(new float[200_000], 1, 0);
+        Assert.Equal("0 %", QuantGridHistogramFigure.ClampedText(h));
+        h.Add([10f], 1, 0);
+        Assert.Equal("< 0.001 % (1 value)", QuantGridHistogramFigure.ClampedText(h));
+        h.Add(Enumerable.Repeat(10f, 999).ToArray(), 1, 0);
+        Assert.Equal("0.498 %", QuantGridHistogramFigure.ClampedText(h));
+    }
+
+    [Fact]
     public void ModelFiguresNameFilesAfterModules()
     {
         using var temp = TestData.NewTempFolder();
