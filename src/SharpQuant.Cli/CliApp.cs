@@ -18,6 +18,7 @@ public static class CliApp
             QuantizeCommand.Create(context),
             EvaluateCommand.Create(context),
             SensitivityCommand.Create(context),
+            PlotCommand.Create(context),
             ReportCommand.Create(context),
             DemoCommand.Create(context),
         };

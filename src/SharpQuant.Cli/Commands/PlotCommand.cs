@@ -1,0 +1,221 @@
+using System.CommandLine;
+using System.Diagnostics;
+using SharpQuant.Analysis;
+using SharpQuant.Data;
+using SharpQuant.Passes;
+using SharpQuant.Plots;
+using SharpQuant.Quantization;
+using Spectre.Console;
+
+namespace SharpQuant.Cli.Commands;
+
+/// <summary>
+/// <c>sharpquant plot boxplots|histograms [MODEL]</c>: per-output-channel weight boxplots (optionally beside another
+/// model's, same value scale), and histograms on the quantization grid of the weights (integer scale) and, with
+/// <c>--images</c>, of the activations after calibrating on those images. BatchNorm is folded first: the weights
+/// drawn are the ones a quantizer sees.
+/// </summary>
+public static class PlotCommand
+{
+    public const string DefaultFolder = "sharpquant-plots";
+
+    public static Command Create(CliContext context) => new("plot", "Draw per-channel weight boxplots or histograms on the quantization grid")
+    {
+        CreateBoxplots(context),
+        CreateHistograms(context),
+    };
+
+    private static Option<string[]> LayerOption() => new("--layer")
+    {
+        Description = "Only these layers (module names; globs such as stage2.* work); default: all",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    private static Option<string> OutOption() => new("--out") { Description = $"Folder for the images (default: {DefaultFolder})", DefaultValueFactory = _ => DefaultFolder };
+
+    private static Command CreateBoxplots(CliContext context)
+    {
+        var model = ModelArgument.Create();
+        var layer = LayerOption();
+        var compare = new Option<string>("--compare") { Description = "A second model (for example the output of sharpquant equalize): each layer drawn above the same layer of this one, same value scale" };
+        var label = new Option<string>("--label") { Description = "How the titles name MODEL (default: its file name)" };
+        var compareLabel = new Option<string>("--compare-label") { Description = "How the titles name the --compare model (default: its file name)" };
+        var outDir = OutOption();
+        var command = new Command("boxplots", "Per-output-channel weight boxplots of every layer (or --layer ones)") { model, layer, compare, label, compareLabel, outDir };
+        command.SetAction(parse => context.Runner.Run(parse, () =>
+        {
+            var clock = Stopwatch.StartNew();
+            var console = ConsoleOutput.For(context.Out);
+            var path = ModelArgument.Resolve(parse.GetValue(model));
+            var folder = parse.GetValue(outDir)!;
+            var selection = new LayerSelection(parse.GetValue(layer));
+            var graph = ModelArgument.LoadBatchable(path).FoldBatchNorm();
+            var names = ChannelBoxStats.WeightedLayers(graph).Select(n => n.ModuleName).ToList();
+            selection.RequireEachMatches(names, "layer with a weight");
+            var firstLabel = parse.GetValue(label) ?? Path.GetFileName(path);
+            IReadOnlyList<string> written;
+            if (parse.GetValue(compare) is { } otherPath)
+            {
+                var other = ModelArgument.LoadBatchable(otherPath).FoldBatchNorm();
+                var otherNames = ChannelBoxStats.WeightedLayers(other).Select(n => n.ModuleName).ToHashSet();
+                var missing = names.Where(n => selection.Matches(n) && !otherNames.Contains(n)).ToList();
+                if (missing.Count == names.Count(selection.Matches))
+                {
+                    throw new SharpQuantException($"'{otherPath}' has none of the selected layers of '{path}' (module names differ)");
+                }
+                foreach (var m in missing)
+                {
+                    context.Error.WriteLine($"warning: '{otherPath}' has no layer '{m}'; it is not drawn");
+                }
+                written = ModelFigures.WriteBoxplotComparisons(graph, firstLabel, other, parse.GetValue(compareLabel) ?? Path.GetFileName(otherPath), folder, n => selection.Matches(n.ModuleName));
+            }
+            else
+            {
+                written = ModelFigures.WriteBoxplots(graph, folder, firstLabel, n => selection.Matches(n.ModuleName));
+            }
+            WriteList(console, written, clock);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command CreateHistograms(CliContext context)
+    {
+        var model = ModelArgument.Create();
+        var layer = LayerOption();
+        var outDir = OutOption();
+        var images = new Option<string>("--images") { Description = "Also draw activation histograms: calibrate on these images and stream them through the simulation" };
+        var preset = new Option<string>("--preset") { Description = "Image preprocessing for --images: resnet18, imagenet or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
+        preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
+        var count = new Option<int?>("--count") { Description = "Use only the first N images of --images (default: all)" };
+        var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
+        var weights = new Option<string>("--weights") { Description = "Weight granularity: per-channel or per-tensor", DefaultValueFactory = _ => "per-channel" };
+        weights.AcceptOnlyFromAmong("per-channel", "per-tensor");
+        var wbits = new Option<int>("--wbits") { Description = "Weight bits (2-16)", DefaultValueFactory = _ => 8 };
+        var observer = new Option<string>("--observer") { Description = "Activation observer: minmax, moving-average, percentile, mse or entropy", DefaultValueFactory = _ => "entropy" };
+        observer.AcceptOnlyFromAmong("minmax", "moving-average", "percentile", "mse", "entropy");
+        var compare = new Option<string>("--compare") { Description = "Not for histograms: draw two models' boxplots side by side with plot boxplots --compare", Hidden = true };
+        var command = new Command("histograms", "Weight histograms on the integer grid (and activation histograms with --images), 5 bins per quantization step")
+        {
+            model, layer, images, preset, count, batch, weights, wbits, observer, compare, outDir,
+        };
+        command.SetAction(parse => context.Runner.Run(parse, () =>
+        {
+            var clock = Stopwatch.StartNew();
+            var console = ConsoleOutput.For(context.Out);
+            if (parse.GetValue(compare) is not null)
+            {
+                throw new UsageException("--compare is for boxplots (sharpquant plot boxplots MODEL --compare OTHER.onnx)");
+            }
+            if (parse.GetValue(wbits) is < 2 or > 16)
+            {
+                throw new UsageException("--wbits takes 2 to 16 bits");
+            }
+            if (parse.GetValue(count) is < 1)
+            {
+                throw new UsageException("--count takes 1 or more images");
+            }
+            if (parse.GetValue(images) is null && parse.GetValue(count) is not null)
+            {
+                throw new UsageException("--count limits the --images folder");
+            }
+            var path = ModelArgument.Resolve(parse.GetValue(model));
+            var folder = parse.GetValue(outDir)!;
+            var selection = new LayerSelection(parse.GetValue(layer));
+            var imagePreset = ImagePresets.Create(parse.GetValue(preset)!);
+            using var presetResources = imagePreset as IDisposable;
+            // The folder is checked before any model work, so a wrong path fails at once.
+            var data = parse.GetValue(images) is { } imageFolder ? new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch)) : null;
+
+            var graph = ModelArgument.LoadBatchable(path).FoldBatchNorm();
+            var config = QConfig.Default with
+            {
+                Activation = QuantSpec.FakeQuantAct with { Observer = QuantizeCommand.ParseObserver(parse.GetValue(observer)!) },
+                Weight = QuantSpec.FakeQuantWeight with { Bits = parse.GetValue(wbits), Axis = parse.GetValue(weights) == "per-channel" ? 0 : null },
+            };
+            var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
+            var candidates = sim.Quantizers.Where(q => q.Kind == QuantizerKind.Weight || data is not null).Select(q => q.Target).ToList();
+            selection.RequireEachMatches(candidates, data is null ? "layer with a weight" : "layer or activation");
+
+            var written = new List<string>(ModelFigures.WriteWeightHistograms(sim, folder, q => selection.Matches(q.Target)));
+            if (data is not null)
+            {
+                var limit = parse.GetValue(count);
+                var samples = Math.Min(limit ?? int.MaxValue, data.ExpectedSamples);
+                var totalBatches = (samples + data.BatchSize - 1) / data.BatchSize;
+                WithProgress(console, "calibrating", totalBatches, progress =>
+                {
+                    sim.Calibrate(Limit(data.Batches(), limit), progress, totalBatches: totalBatches);
+                    return 0;
+                });
+                var histograms = WithProgress(console, "activation histograms", totalBatches, progress =>
+                    ActivationHistograms.Collect(sim, Limit(data.Batches(), limit), q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
+                foreach (var skipped in data.Skipped)
+                {
+                    context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
+                }
+                var used = limit is { } l ? Math.Min(l, data.Samples.Count) : data.Samples.Count;
+                console.MarkupLine($"calibrated ({Markup.Escape(config.Activation!.Describe())}) and measured activations on {used} image{(used == 1 ? "" : "s")}");
+                written.AddRange(ModelFigures.WriteActivationHistograms(histograms, folder, $"{used} image{(used == 1 ? "" : "s")}"));
+            }
+            WriteList(console, written, clock);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>The first <paramref name="limit"/> samples of a batch stream (the last batch cut if needed).</summary>
+    internal static IEnumerable<Tensor> Limit(IEnumerable<Tensor> batches, int? limit)
+    {
+        var left = limit ?? int.MaxValue;
+        foreach (var batch in batches)
+        {
+            var n = (int)batch.Shape[0];
+            if (n <= left)
+            {
+                yield return batch;
+            }
+            else
+            {
+                var perSample = (int)(batch.ElementCount / n);
+                var shape = batch.Shape.ToArray();
+                shape[0] = left;
+                yield return Tensor.FromFloats(batch.Floats[..(left * perSample)].ToArray(), shape);
+            }
+            left -= n;
+            if (left <= 0)
+            {
+                yield break;
+            }
+        }
+    }
+
+    private static T WithProgress<T>(IAnsiConsole console, string what, int totalBatches, Func<IProgress<CalibrationProgress>, T> work)
+    {
+        T result = default!;
+        console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(what, maxValue: Math.Max(1, totalBatches));
+                result = work(new BatchProgress(task));
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    // Synchronous on purpose, as in QuantizeCommand: System.Progress<T> would report late or out of order.
+    private sealed class BatchProgress(ProgressTask task) : IProgress<CalibrationProgress>
+    {
+        public void Report(CalibrationProgress value) => task.Value = value.Batches;
+    }
+
+    private static void WriteList(IAnsiConsole console, IReadOnlyList<string> written, Stopwatch clock)
+    {
+        foreach (var file in written)
+        {
+            console.WriteLine(file);
+        }
+        console.MarkupLine($"wrote {written.Count} image{(written.Count == 1 ? "" : "s")} in {clock.Elapsed.TotalSeconds:F1} s");
+    }
+}
