@@ -195,7 +195,7 @@ public static class ReportCommand
             .OrderByDescending(t => t.Spread).Select(t => t.ModuleName).FirstOrDefault();
     }
 
-    private static CalibrationSummary Calibrate(IAnsiConsole console, TextWriter error, IReadOnlyList<ReportedSim> sims, ReportData? data, ImagePreset preset)
+    internal static CalibrationSummary Calibrate(IAnsiConsole console, TextWriter error, IReadOnlyList<ReportedSim> sims, ReportData? data, ImagePreset preset)
     {
         if (data is null)
         {
@@ -220,7 +220,7 @@ public static class ReportCommand
         return new CalibrationSummary(data.DescribeCalibration());
     }
 
-    private static ReportSection Evaluate(IAnsiConsole console, Graph floatGraph, IReadOnlyList<ReportedSim> sims, ReportData data)
+    internal static ReportSection Evaluate(IAnsiConsole console, Graph floatGraph, IReadOnlyList<ReportedSim> sims, ReportData data)
     {
         var batches = data.Evaluation();
         using var reference = new GraphExecutor(floatGraph);
@@ -269,7 +269,7 @@ public static class ReportCommand
         }
     }
 
-    private static ReportData ImageData(string folder, ImagePreset preset, int batchSize, int seed)
+    internal static ReportData ImageData(string folder, ImagePreset preset, int batchSize, int seed)
     {
         var plan = new CropPlan(seed);
         var calibration = new ImageBatches(folder, preset, batchSize, plan, ImageSet.Calibration);
@@ -311,7 +311,7 @@ public static class ReportCommand
             () => []);
 
     /// <summary>The report's data: calibration batches, evaluation batches (with labels for text lines), and how to describe them.</summary>
-    private sealed class ReportData(
+    internal sealed class ReportData(
         Func<List<Tensor>> calibration,
         Func<List<(Tensor Input, int[]? Labels)>> evaluation,
         Func<string> describe,
