@@ -206,10 +206,22 @@ internal sealed partial class BackwardRules
         {
             oneHot[(k * kernelSize) + k] = 1f;
         }
-        var eye = _emit.Constant(Tensor.FromFloats(oneHot, new long[] { kernelSize, 1 }.Concat(g.Kernel).ToArray()));
-        var planes = _emit.Reshape(input, _emit.Ints(new long[] { -1, 1 }.Concat(inputSize).ToArray()));
-        var patches = _emit.Op("Conv", [planes, eye],
-            ("strides", g.Strides), ("dilations", g.Dilations), ("pads", g.Pads), ("kernel_shape", g.Kernel));
+        Value patches;
+        if (kernelSize == 1 && g.Pads.All(p => p == 0))
+        {
+            // A 1×1 kernel's patches are the input itself, subsampled by the stride.
+            var axes = Enumerable.Range(2, g.Spatial).Select(i => (long)i).ToArray();
+            patches = g.Strides.All(s => s == 1)
+                ? input
+                : _emit.Op("Slice", [input, _emit.Ints(new long[g.Spatial]), _emit.Ints(Enumerable.Repeat(long.MaxValue, g.Spatial).ToArray()), _emit.Ints(axes), _emit.Ints(g.Strides)]);
+        }
+        else
+        {
+            var eye = _emit.Constant(Tensor.FromFloats(oneHot, new long[] { kernelSize, 1 }.Concat(g.Kernel).ToArray()));
+            var planes = _emit.Reshape(input, _emit.Ints(new long[] { -1, 1 }.Concat(inputSize).ToArray()));
+            patches = _emit.Op("Conv", [planes, eye],
+                ("strides", g.Strides), ("dilations", g.Dilations), ("pads", g.Pads), ("kernel_shape", g.Kernel));
+        }
         var positions = outputSize.Aggregate(1L, (a, b) => a * b);
         var inPerGroup = channels / g.Group;
         var outPerGroup = outChannels / g.Group;
