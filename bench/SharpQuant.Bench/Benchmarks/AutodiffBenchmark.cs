@@ -46,7 +46,7 @@ public sealed class AutodiffBenchmark : IBenchmark
             .SelectMany(n => n.Inputs.Skip(1)).Where(v => v is { IsConstant: true }).Select(v => v!.Name).Distinct().ToArray();
         // Weights fed as inputs cannot be prepacked into ONNX Runtime's blocked (NCHWc) layout, which then only
         // reorders the backward's one-hot unfolding convolutions: that session is measured with and without it.
-        var withoutNchwc = options with { DisabledOptimizers = [QuantSim.CalibrationDisabledOptimizer] };
+        var withoutNchwc = options with { DisabledOptimizers = [QuantSim.NchwcTransformer] };
         Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, [input, .. parameters]),
             $"float ResNet18: d(top-1)/d(input and {parameters.Length} weights and biases)", options, options);
         Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, [input, .. parameters]),

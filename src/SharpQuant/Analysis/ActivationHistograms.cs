@@ -29,9 +29,8 @@ public static class ActivationHistograms
         {
             return histograms;
         }
-        var baseOptions = options ?? ExecutorOptions.Default;
-        // The same session setup as calibration (QuantSim.CalibrationDisabledOptimizer explains why).
-        using var executor = sim.CreateExecutor(baseOptions with { DisabledOptimizers = [.. baseOptions.DisabledOptimizers, QuantSim.CalibrationDisabledOptimizer] });
+        // The same session setup as calibration.
+        using var executor = sim.CreateExecutor(options ?? ExecutorOptions.Default);
         var taps = quantizers.Select(q => q.Input.Name).Distinct().ToArray();
         var buffers = new TensorBuffers();
         var count = 0;

@@ -61,7 +61,7 @@ public class QuantSimTests
         Assert.False(q.FakeQuantEnabled);
         float max;
         // The same session settings as calibration: a different layout sums in another order and moves the max.
-        using (var observed = sim.CreateExecutor(new ExecutorOptions { DisabledOptimizers = [QuantSim.CalibrationDisabledOptimizer] }))
+        using (var observed = sim.CreateExecutor())
         {
             // ... and the same taps: which values are exposed decides which ops ONNX Runtime may fuse.
             var taps = sim.Quantizers.Where(a => a.Kind == QuantizerKind.Activation).Select(a => a.Input.Name).Distinct().ToArray();
