@@ -56,6 +56,14 @@ public sealed class TrainingSamples
         }
     }
 
+    /// <summary>The shape of a batch of <paramref name="batchSize"/> inputs.</summary>
+    public long[] InputShape(int batchSize) =>
+        _inputShape is null ? throw new SharpQuantException("fine-tuning needs at least one training sample") : [batchSize, .. _inputShape];
+
+    /// <summary>The shape of the targets of <paramref name="batchSize"/> samples.</summary>
+    public long[] TargetShape(int batchSize) =>
+        _targetShape is null ? throw new SharpQuantException("fine-tuning needs at least one training sample") : [batchSize, .. _targetShape];
+
     /// <summary>The next mini-batch of at most <paramref name="batchSize"/> samples, starting a new epoch when one ends.</summary>
     public (Tensor Inputs, Tensor Targets, int[] Indices) Next(int batchSize)
     {
