@@ -63,9 +63,9 @@ public sealed class DistillationLoss
         Value loss;
         if (kind == DistillationLossKind.Mse)
         {
-            var difference = Add(graph, "Sub", "distillation.sub", logits, target);
-            var squared = Add(graph, "Mul", "distillation.square", difference, difference);
-            loss = Add(graph, "ReduceMean", "distillation.mean", [squared], KeepNoDimensions());
+            var difference = Add(graph, "Sub", "distillation.sub", shape, [logits, target]);
+            var squared = Add(graph, "Mul", "distillation.square", shape, [difference, difference]);
+            loss = Add(graph, "ReduceMean", "distillation.mean", [], [squared], KeepNoDimensions());
         }
         else
         {
@@ -76,14 +76,14 @@ public sealed class DistillationLoss
             }
             var targetLog = graph.AddInput(TargetLogName, ElementType.Float, shape);
             var inverseTemperature = graph.AddConstant("distillation.inverse_temperature", Tensor.Scalar(1f / temperature));
-            var scaled = Add(graph, "Mul", "distillation.scale", logits, inverseTemperature);
-            var softmax = Add(graph, "Softmax", "distillation.softmax", [scaled], new() { ["axis"] = AttributeValue.Of(1L) });
-            var log = Add(graph, "Log", "distillation.log", softmax);
-            var difference = Add(graph, "Sub", "distillation.sub", targetLog, log);
-            var weighted = Add(graph, "Mul", "distillation.weight", target, difference);
-            var mean = Add(graph, "ReduceMean", "distillation.mean", [weighted], KeepNoDimensions());
+            var scaled = Add(graph, "Mul", "distillation.scale", shape, [logits, inverseTemperature]);
+            var softmax = Add(graph, "Softmax", "distillation.softmax", shape, [scaled], new() { ["axis"] = AttributeValue.Of(1L) });
+            var log = Add(graph, "Log", "distillation.log", shape, [softmax]);
+            var difference = Add(graph, "Sub", "distillation.sub", shape, [targetLog, log]);
+            var weighted = Add(graph, "Mul", "distillation.weight", shape, [target, difference]);
+            var mean = Add(graph, "ReduceMean", "distillation.mean", [], [weighted], KeepNoDimensions());
             var factor = graph.AddConstant("distillation.classes_t2", Tensor.Scalar((float)(classes * (double)temperature * temperature)));
-            loss = Add(graph, "Mul", "distillation.kl", mean, factor);
+            loss = Add(graph, "Mul", "distillation.kl", [], [mean, factor]);
         }
         loss.Shape = [];
         graph.RenameValue(loss, LossName);
@@ -145,13 +145,12 @@ public sealed class DistillationLoss
 
     private static Dictionary<string, AttributeValue> KeepNoDimensions() => new() { ["keepdims"] = AttributeValue.Of(0L) };
 
-    private static Value Add(Graph graph, string op, string name, params Value[] inputs) => Add(graph, op, name, inputs, null);
-
-    private static Value Add(Graph graph, string op, string name, Value[] inputs, Dictionary<string, AttributeValue>? attributes)
+    /// <summary>Adds a node whose output has <paramref name="shape"/>: the opset upgrade of Softmax needs ranks.</summary>
+    private static Value Add(Graph graph, string op, string name, IReadOnlyList<Dim>? shape, Value[] inputs, Dictionary<string, AttributeValue>? attributes = null)
     {
         var node = graph.AddNode(op, inputs, moduleName: name, attributes: attributes);
         node.Output.ElementType = ElementType.Float;
-        node.Output.Shape = op == "ReduceMean" ? [] : inputs[0].Shape ?? inputs[^1].Shape;
+        node.Output.Shape = shape;
         return node.Output;
     }
 }

@@ -71,6 +71,18 @@ public class FineTunerTests
     }
 
     [SkippableFact]
+    public void KlDistillationAndZeroPointsTrainOnTheModelThatLeavesLogitShapesOut()
+    {
+        // ppocr-cls's file has no shape for its logits: the loss nodes must carry theirs for the opset upgrade.
+        var (sim, model, batches) = W4Ppocr();
+        var options = new FineTuneOptions { Steps = 2, BatchSize = 8, Learn = LearnedParts.Scales | LearnedParts.ZeroPoints, Loss = DistillationLossKind.Kl, Temperature = 2f };
+        var result = FineTuner.Run(sim, model, batches, options);
+        Assert.Equal(2, result.Steps);
+        Assert.True(result.InitialLoss > 0 && double.IsFinite(result.FinalLoss));
+        Assert.All(sim.Quantizers.Where(q => q.Kind == QuantizerKind.Activation), q => Assert.InRange(q.QParams.ZeroPoint[0], 0, 255));
+    }
+
+    [SkippableFact]
     public void BadOptionsAreClearErrors()
     {
         var (sim, model, batches) = W4Ppocr();
