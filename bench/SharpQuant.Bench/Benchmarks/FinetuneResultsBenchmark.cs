@@ -54,42 +54,52 @@ public sealed class FinetuneResultsBenchmark : IBenchmark
         output.WriteLine(string.Create(c,
             $"ppocr-cls w{WeightBits} per-tensor a8 on rendered text lines: evaluation seed {PpocrResultsBenchmark.EvaluationSeed} ({PpocrResultsBenchmark.EvaluationLines} lines), " +
             $"fine-tuning and calibration on seed {PpocrResultsBenchmark.CalibrationSeed} ({PpocrResultsBenchmark.CalibrationLines} lines)"));
-        output.WriteLine("  | starting point | fine-tuning | accuracy | loss before → after (calibration lines) | steps | time |");
-        output.WriteLine("  |---|---|---|---|---|---|");
+        output.WriteLine("  | starting point | fine-tuning | accuracy (simulation) | accuracy (int8 QDQ export) | loss before → after (calibration lines) | steps | time |");
+        output.WriteLine("  |---|---|---|---|---|---|---|");
         using (var executor = new Runtime.GraphExecutor(graph))
         {
-            output.WriteLine(string.Create(c, $"  | float | none | {PpocrResultsBenchmark.Accuracy(executor, evaluation):F2} % | | | |"));
+            output.WriteLine(string.Create(c, $"  | float | none | {PpocrResultsBenchmark.Accuracy(executor, evaluation):F2} % | | | | |"));
         }
         var perChannel = PpocrResultsBenchmark.Simulation(folded, WeightBits, perChannel: true, calibrationImages, correct: false);
-        output.WriteLine(string.Create(c, $"  | per-channel weights, no CLE (reference) | none | {PpocrResultsBenchmark.Accuracy(perChannel.CreateExecutor(), evaluation):F2} % | | | |"));
+        output.WriteLine(string.Create(c, $"  | per-channel weights, no CLE (reference) | none | {PpocrResultsBenchmark.Accuracy(perChannel.CreateExecutor(), evaluation):F2} % | | | | |"));
 
-        var starts = new (string Name, Func<QuantSim> Create)[]
+        var starts = new Dictionary<string, Func<QuantSim>>
         {
-            ("min-max, no CLE", () => PpocrResultsBenchmark.Simulation(folded, WeightBits, perChannel: false, calibrationImages, correct: false)),
-            ("CLE", () => PpocrResultsBenchmark.Simulation(equalized, WeightBits, perChannel: false, calibrationImages, correct: false)),
-            ("CLE + BC", () => PpocrResultsBenchmark.Simulation(equalized, WeightBits, perChannel: false, calibrationImages, correct: true)),
-            ("CLE + BA + BC", () => PpocrResultsBenchmark.Simulation(absorbed, WeightBits, perChannel: false, calibrationImages, correct: true)),
+            ["min-max, no CLE"] = () => PpocrResultsBenchmark.Simulation(folded, WeightBits, perChannel: false, calibrationImages, correct: false),
+            ["CLE"] = () => PpocrResultsBenchmark.Simulation(equalized, WeightBits, perChannel: false, calibrationImages, correct: false),
+            ["CLE + BC"] = () => PpocrResultsBenchmark.Simulation(equalized, WeightBits, perChannel: false, calibrationImages, correct: true),
+            ["CLE + BA + BC"] = () => PpocrResultsBenchmark.Simulation(absorbed, WeightBits, perChannel: false, calibrationImages, correct: true),
         };
-        var runs = new (string Name, FineTuneOptions Options)[]
+        var scales = new FineTuneOptions { Learn = LearnedParts.Scales };
+        var scalesAndWeights = new FineTuneOptions { Learn = LearnedParts.Scales | LearnedParts.Weights };
+        var runs = new (string Start, string Name, FineTuneOptions? Options)[]
         {
-            ("scales (MSE)", new FineTuneOptions { Learn = LearnedParts.Scales }),
-            ("scales + weights (MSE)", new FineTuneOptions { Learn = LearnedParts.Scales | LearnedParts.Weights }),
-            ("scales + weights (KL)", new FineTuneOptions { Learn = LearnedParts.Scales | LearnedParts.Weights, Loss = DistillationLossKind.Kl }),
+            ("min-max, no CLE", "none", null),
+            ("min-max, no CLE", "scales (MSE)", scales),
+            ("min-max, no CLE", "scales + weights (MSE)", scalesAndWeights),
+            ("min-max, no CLE", "scales + weights (KL, T = 1)", scalesAndWeights with { Loss = DistillationLossKind.Kl }),
+            ("CLE", "none", null),
+            ("CLE + BC", "none", null),
+            ("CLE + BC", "scales (MSE)", scales),
+            ("CLE + BC", "scales + weights (MSE)", scalesAndWeights),
+            ("CLE + BA + BC", "none", null),
+            ("CLE + BA + BC", "scales + weights (MSE)", scalesAndWeights),
         };
-        foreach (var (startName, create) in starts)
+        foreach (var (start, name, options) in runs)
         {
-            output.WriteLine(string.Create(c, $"  | {startName} | none | {PpocrResultsBenchmark.Accuracy(create().CreateExecutor(), evaluation):F2} % | | | |"));
-            foreach (var (runName, options) in runs)
+            var sim = starts[start]();
+            var detail = "| | |";
+            if (options is not null)
             {
-                var sim = create();
                 sim.EnableParamLearning();
                 var clock = Stopwatch.StartNew();
                 var result = FineTuner.Run(sim, graph, calibrationImages, options);
-                var seconds = clock.Elapsed.TotalSeconds;
-                output.WriteLine(string.Create(c,
-                    $"  | {startName} | {runName} | {PpocrResultsBenchmark.Accuracy(sim.CreateExecutor(), evaluation):F2} % | {result.InitialLoss:G4} → {result.FinalLoss:G4} | " +
-                    $"{result.Steps}{(result.StoppedEarly ? " (early stop)" : "")} | {seconds:F1} s |"));
+                detail = string.Create(c, $"{result.InitialLoss:G4} → {result.FinalLoss:G4} | {result.Steps}{(result.StoppedEarly ? " (early stop)" : "")} | {clock.Elapsed.TotalSeconds:F0} s |");
             }
+            var accuracy = PpocrResultsBenchmark.Accuracy(sim.CreateExecutor(), evaluation);
+            var exported = PpocrResultsBenchmark.Accuracy(new Runtime.GraphExecutor(QdqExport.ToGraph(sim, out _)), evaluation);
+            output.WriteLine(string.Create(c, $"  | {start} | {name} | {accuracy:F2} % | {exported:F2} % | {detail}"));
+            output.Flush();
         }
     }
 }
