@@ -78,6 +78,7 @@ public sealed class FinetuneResultsBenchmark : IBenchmark
             ("min-max, no CLE", "scales (MSE)", scales),
             ("min-max, no CLE", "scales + weights (MSE)", scalesAndWeights),
             ("min-max, no CLE", "scales + weights (KL, T = 1)", scalesAndWeights with { Loss = DistillationLossKind.Kl }),
+            ("min-max, no CLE", "scales + weights (KL, T = 4)", scalesAndWeights with { Loss = DistillationLossKind.Kl, Temperature = 4 }),
             ("CLE", "none", null),
             ("CLE + BC", "none", null),
             ("CLE + BC", "scales (MSE)", scales),

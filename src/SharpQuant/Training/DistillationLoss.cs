@@ -2,7 +2,7 @@ namespace SharpQuant.Training;
 
 /// <summary>
 /// A forward graph with a distillation loss appended in ordinary ONNX ops, so that Autodiff can differentiate it:
-/// its only output is the scalar <see cref="LossName"/>, and the float model's side enters through the extra graph
+/// its first output is the scalar <see cref="LossName"/>, and the float model's side enters through the extra graph
 /// inputs <see cref="TargetInputs"/> (computed in C# by <see cref="Targets"/> from the float model's logits).
 /// <list type="bullet">
 /// <item>MSE: mean over all elements of (z − t)², with t the float logits.</item>
@@ -87,11 +87,8 @@ public sealed class DistillationLoss
         }
         loss.Shape = [];
         graph.RenameValue(loss, LossName);
-        for (var i = 0; i < graph.Outputs.Count; i++)
-        {
-            // Every output slot holds the loss: the graph has no way to drop an output, and a duplicate is harmless.
-            graph.SetOutput(i, loss);
-        }
+        // The loss takes the first output's place; any other outputs stay (the graph has no way to drop one).
+        graph.SetOutput(0, loss);
         graph.RemoveUnused();
         graph.Validate();
         return new DistillationLoss(graph, kind, temperature, logits.Name);
