@@ -16,6 +16,7 @@ public static class CliApp
             FoldCommand.Create(context),
             EqualizeCommand.Create(context),
             QuantizeCommand.Create(context),
+            FinetuneCommand.Create(context),
             EvaluateCommand.Create(context),
             SensitivityCommand.Create(context),
             PlotCommand.Create(context),

@@ -16,11 +16,11 @@ namespace SharpQuant.Bench;
 /// </summary>
 public sealed class PpocrResultsBenchmark : IBenchmark
 {
-    private const int EvaluationSeed = 1;
-    private const int EvaluationLines = 400;
-    private const int CalibrationSeed = 2;
-    private const int CalibrationLines = 64;
-    private const int BatchSize = 16;
+    internal const int EvaluationSeed = 1;
+    internal const int EvaluationLines = 400;
+    internal const int CalibrationSeed = 2;
+    internal const int CalibrationLines = 64;
+    internal const int BatchSize = 16;
 
     public string Name => "results-ppocr";
 
@@ -28,7 +28,7 @@ public sealed class PpocrResultsBenchmark : IBenchmark
 
     public void Run(TextWriter output)
     {
-        var modelPath = Path.GetFullPath(Path.Combine(RepositoryRoot(), "..", "shared", "data", "models", "ppocr-cls", "ch_ppocr_mobile_v2.0_cls_infer.onnx"));
+        var modelPath = ModelPath();
         if (!File.Exists(modelPath))
         {
             output.WriteLine($"skipped: {modelPath} not found");
@@ -67,7 +67,11 @@ public sealed class PpocrResultsBenchmark : IBenchmark
         }
     }
 
-    private static GraphExecutor Quantized(Graph graph, int bits, bool perChannel, IReadOnlyList<Tensor> calibration, bool correct)
+    private static GraphExecutor Quantized(Graph graph, int bits, bool perChannel, IReadOnlyList<Tensor> calibration, bool correct) =>
+        Simulation(graph, bits, perChannel, calibration, correct).CreateExecutor();
+
+    /// <summary>Activations uint8 affine min-max, weights int symmetric min-max, calibrated, optionally bias-corrected.</summary>
+    internal static QuantSim Simulation(Graph graph, int bits, bool perChannel, IReadOnlyList<Tensor> calibration, bool correct)
     {
         var config = new QConfig(
             new QuantSpec { Bits = 8, Signed = false, Scheme = QuantScheme.Affine, Observer = ObserverKind.MinMax },
@@ -78,10 +82,10 @@ public sealed class PpocrResultsBenchmark : IBenchmark
         {
             BiasCorrection.Empirical(sim, calibration);
         }
-        return sim.CreateExecutor();
+        return sim;
     }
 
-    private static double Accuracy(GraphExecutor executor, IReadOnlyList<TextBatch> batches)
+    internal static double Accuracy(GraphExecutor executor, IReadOnlyList<TextBatch> batches)
     {
         using (executor)
         {
@@ -93,6 +97,9 @@ public sealed class PpocrResultsBenchmark : IBenchmark
             return 100 * accuracy.Report().Top1;
         }
     }
+
+    internal static string ModelPath() =>
+        Path.GetFullPath(Path.Combine(RepositoryRoot(), "..", "shared", "data", "models", "ppocr-cls", "ch_ppocr_mobile_v2.0_cls_infer.onnx"));
 
     internal static string RepositoryRoot()
     {

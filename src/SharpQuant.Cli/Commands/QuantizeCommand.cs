@@ -62,7 +62,7 @@ public static class QuantizeCommand
                 throw new UsageException("--wbits and --abits take 2 to 16 bits");
             }
             var integerFormat = parse.GetValue(format) is { } f ? IntegerFormat.Parse(f) : IntegerFormat.ForThisCpu();
-            var exportInt8 = wb <= 8 && ab == 8;
+            var exportInt8 = ExportsInt8(wb, ab);
 
             // The image folder is checked before any model work, so a wrong path fails at once.
             var imagePreset = ImagePresets.Create(parse.GetValue(preset)!);
@@ -97,18 +97,7 @@ public static class QuantizeCommand
                 graph = graph.Equalize(null, out var eq);
                 console.MarkupLine($"equalized {eq.Sets.Count} sets in {eq.Sweeps} sweeps");
             }
-            var config = new QConfig(
-                new QuantSpec { Bits = ab, Signed = false, Scheme = QuantScheme.Affine, Observer = ParseObserver(parse.GetValue(observer)!) },
-                new QuantSpec { Bits = wb, Signed = true, Scheme = QuantScheme.Symmetric, Axis = parse.GetValue(weights) == "per-channel" ? 0 : null, Observer = ObserverKind.MinMax });
-            if (exportInt8)
-            {
-                // The format sets 8-bit types (7-bit weights when reducing range); narrower weights stay as asked.
-                config = integerFormat.Apply(config);
-                if (wb < 8)
-                {
-                    config = config with { Weight = config.Weight! with { Bits = wb } };
-                }
-            }
+            var config = Config(wb, ab, parse.GetValue(weights) == "per-channel", ParseObserver(parse.GetValue(observer)!), integerFormat);
             var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
             IReadOnlyList<Tensor>? calibration = null;
             if (data is not null)
@@ -178,6 +167,30 @@ public static class QuantizeCommand
         }));
         return command;
     }
+
+    /// <summary>
+    /// uint8 affine activations and int symmetric weights (min-max), as the command line quantizes; where the result
+    /// exports to int8 (weights of 8 bits or fewer, 8-bit activations) the integer format sets the 8-bit types.
+    /// </summary>
+    internal static QConfig Config(int weightBits, int activationBits, bool perChannel, ObserverKind observer, IntegerFormat integerFormat)
+    {
+        var config = new QConfig(
+            new QuantSpec { Bits = activationBits, Signed = false, Scheme = QuantScheme.Affine, Observer = observer },
+            new QuantSpec { Bits = weightBits, Signed = true, Scheme = QuantScheme.Symmetric, Axis = perChannel ? 0 : null, Observer = ObserverKind.MinMax });
+        if (ExportsInt8(weightBits, activationBits))
+        {
+            // The format sets 8-bit types (7-bit weights when reducing range); narrower weights stay as asked.
+            config = integerFormat.Apply(config);
+            if (weightBits < 8)
+            {
+                config = config with { Weight = config.Weight! with { Bits = weightBits } };
+            }
+        }
+        return config;
+    }
+
+    /// <summary>Whether a bit-width pair has an int8 QDQ form.</summary>
+    internal static bool ExportsInt8(int weightBits, int activationBits) => weightBits <= 8 && activationBits == 8;
 
     internal static ObserverKind ParseObserver(string name) => name switch
     {
