@@ -51,6 +51,10 @@ public sealed class AutodiffBenchmark : IBenchmark
             $"float ResNet18: d(top-1)/d(input and {parameters.Length} weights and biases)", options, options);
         Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, [input, .. parameters]),
             $"the same, NCHWc layout off in the gradient session", options, withoutNchwc);
+        // The weights kept constants (GradientRequest.KeepConstants): ONNX Runtime prepacks them and folds the
+        // backward's flipped kernels once, as it does for the forward.
+        Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, [input, .. parameters]) with { KeepConstants = true },
+            $"the same, weights kept constants (KeepConstants): d(top-1)/d(input and {parameters.Length} weights and biases)", options, options);
         Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, input),
             "float ResNet18: d(top-1)/d(input) (weights constant)", options, options);
 
