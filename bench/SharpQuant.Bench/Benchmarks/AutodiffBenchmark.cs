@@ -12,7 +12,8 @@ namespace SharpQuant.Bench;
 /// <summary>
 /// Issue #7's figure: one forward + backward run of ResNet18 (BatchNorm folded, batch 8) through its gradient graph
 /// against the forward alone, measured interleaved in one run (target at most 3.5×). Two requests: gradients with
-/// respect to every weight and bias and the input (the float model), and with respect to the scale of every
+/// respect to every weight and bias and the input (the float model; the weights fed as parameters, with and without
+/// NCHWc, and kept constants with <see cref="GradientRequest.KeepConstants"/>), and with respect to the scale of every
 /// activation quantizer of a QuantSim prepared with the tutorial's learnable qconfigs (against that simulation's
 /// own forward). The seed is each sample's top-1 output.
 /// </summary>
@@ -51,6 +52,10 @@ public sealed class AutodiffBenchmark : IBenchmark
             $"float ResNet18: d(top-1)/d(input and {parameters.Length} weights and biases)", options, options);
         Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, [input, .. parameters]),
             $"the same, NCHWc layout off in the gradient session", options, withoutNchwc);
+        // The weights kept constants (GradientRequest.KeepConstants): ONNX Runtime prepacks them and folds the
+        // backward's flipped kernels once, as it does for the forward.
+        Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, [input, .. parameters]) with { KeepConstants = true },
+            $"the same, weights kept constants (KeepConstants): d(top-1)/d(input and {parameters.Length} weights and biases)", options, options);
         Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, input),
             "float ResNet18: d(top-1)/d(input) (weights constant)", options, options);
 

@@ -227,8 +227,21 @@ internal sealed partial class BackwardRules
         var outPerGroup = outChannels / g.Group;
         var p = _emit.Reshape(patches, _emit.Ints(-1, g.Group, inPerGroup * kernelSize, positions));
         var d = _emit.Reshape(outGrad, _emit.Ints(-1, g.Group, outPerGroup, positions));
-        var product = _emit.Op("MatMul", [d, _emit.Transpose(p, [0, 1, 3, 2])]);
-        var summed = _emit.ReduceSum(product, [0], keepDims: false);
+        Value summed;
+        if (outPerGroup >= positions)
+        {
+            // Few positions, many output channels (ResNet18's 14×14 and 7×7 stages): per-sample products would be N
+            // weight-sized tensors to sum (a ReduceSum of 30 ms per 3×3×512×512 weight at batch 8); moving the batch
+            // next to the positions costs less (patches and dY are smaller than N weights) and one GEMM contracts N·L.
+            var pAll = _emit.Reshape(_emit.Transpose(p, [1, 2, 0, 3]), _emit.Ints(g.Group, inPerGroup * kernelSize, -1));
+            var dAll = _emit.Reshape(_emit.Transpose(d, [1, 2, 0, 3]), _emit.Ints(g.Group, outPerGroup, -1));
+            summed = _emit.Op("MatMul", [dAll, _emit.Transpose(pAll, [0, 2, 1])]);
+        }
+        else
+        {
+            var product = _emit.Op("MatMul", [d, _emit.Transpose(p, [0, 1, 3, 2])]);
+            summed = _emit.ReduceSum(product, [0], keepDims: false);
+        }
         return _emit.Reshape(summed, _emit.Ints(new long[] { outChannels, inPerGroup }.Concat(g.Kernel).ToArray()));
     }
 

@@ -8,7 +8,8 @@ namespace SharpQuant.Autodiff;
 /// One graph of standard ONNX ops that computes the forward values and the requested gradients
 /// (reverse-mode differentiation written out as nodes, FakeQuant lowered with its LSQ rule). Built once, run
 /// many times by a <see cref="GradientRunner"/>. Constants named in the request become graph inputs
-/// (<see cref="ParameterInputs"/>) so new weights or quantizer parameters can be fed every run.
+/// (<see cref="ParameterInputs"/>) so new weights or quantizer parameters can be fed every run, unless
+/// <see cref="GradientRequest.KeepConstants"/> keeps them constants.
 /// </summary>
 public sealed class GradientGraph
 {
@@ -70,7 +71,7 @@ public sealed class GradientGraph
         var parameterDefaults = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         for (var i = 0; i < wrt.Count; i++)
         {
-            if (wrt[i].ConstantValue is { } constant)
+            if (!request.KeepConstants && wrt[i].ConstantValue is { } constant)
             {
                 wrt[i] = Parameterize(graph, wrt[i]);
                 parameterDefaults[wrt[i].Name] = constant;

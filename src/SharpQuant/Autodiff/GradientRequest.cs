@@ -31,6 +31,15 @@ public sealed record GradientRequest
     public IReadOnlyList<string> WithRespectTo { get; }
 
     /// <summary>
+    /// Requested constants stay constants (initializers) of the gradient graph: their gradients are still computed,
+    /// but a run cannot feed new values, and <see cref="GradientGraph.ParameterInputs"/> leaves them out. ONNX
+    /// Runtime can then prepack constant weights into its blocked (NCHWc) convolution layout and fold the backward's
+    /// weight rearrangements once at session creation; weights fed as graph inputs can have neither. For callers that
+    /// read gradients of fixed weights (sensitivity analysis, saliency); off by default, so constants are fed.
+    /// </summary>
+    public bool KeepConstants { get; init; }
+
+    /// <summary>
     /// Multiply the LSQ scale and zero-point gradients of every FakeQuant by PyTorch's grad factor
     /// 1/√(numel · qmax) (numel of the quantized tensor, counted at run time so it follows the batch).
     /// </summary>

@@ -211,6 +211,106 @@ public sealed class ModelGradientTests(ITestOutputHelper log)
         Assert.Equal(["w2"], gradients.ParameterInputs);
     }
 
+    [Fact]
+    public void KeptConstantsGiveTheSameGradientsAsFedParameters()
+    {
+        // Conv → Relu → Conv → Gemm: every weight and bias, kept as constants or turned into fed parameters.
+        var g = new OpGraph(seed: 31);
+        var x = g.Input("x", [2, 3, 6, 6]);
+        var c1 = g.Node("Conv", [x, g.Constant("w1", [8, 3, 3, 3]), g.Constant("b1", [8])], A.Is("pads", 1, 1, 1, 1), A.Is("strides", 2, 2));
+        var r = g.Node("Relu", [c1]);
+        var c2 = g.Node("Conv", [r, g.Constant("w2", [16, 8, 3, 3]), g.Constant("b2", [16])], A.Is("pads", 1, 1, 1, 1));
+        var flat = g.Node("Flatten", [c2]);
+        g.Output(g.Node("Gemm", [flat, g.Constant("w3", [5, 144]), g.Constant("b3", [5])], A.I("transB", 1)));
+        string[] wrt = ["x", "w1", "b1", "w2", "b2", "w3", "b3"];
+        var request = GradientRequest.OfOutput(g.Graph.Outputs[0].Name, SeedKind.Sum, wrt);
+        var fed = GradientGraph.Build(g.Graph, request);
+        var kept = GradientGraph.Build(g.Graph, request with { KeepConstants = true });
+
+        Assert.Equal(wrt.Skip(1).Order(), fed.ParameterInputs.Order());
+        Assert.Empty(kept.ParameterInputs);
+        Assert.Equal(["x"], kept.Graph.Inputs.Select(v => v.Name));
+        Assert.All(wrt.Skip(1), n => Assert.True(kept.Graph.GetValue(n).IsConstant, n));
+        Assert.Throws<KeyNotFoundException>(() => kept.DefaultValue("w1"));
+
+        using var fedRunner = new GradientRunner(fed);
+        using var keptRunner = new GradientRunner(kept);
+        var feeds = new Dictionary<string, Tensor> { ["x"] = g.Feeds["x"] };
+        var fedRun = fedRunner.Run(feeds);
+        var keptRun = keptRunner.Run(feeds);
+        foreach (var name in wrt)
+        {
+            var expected = fedRun.Gradient(name).ToArray<float>();
+            var actual = keptRun.Gradient(name).ToArray<float>();
+            Assert.Equal(expected.Length, actual.Length);
+            Assert.Contains(expected, v => v != 0f);
+            var scale = expected.Max(Math.Abs);
+            for (var i = 0; i < expected.Length; i++)
+            {
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f * scale, $"{name}[{i}]: {actual[i]} vs {expected[i]}");
+            }
+        }
+        // A kept constant cannot be fed: the runner names it as unknown.
+        var e = Assert.Throws<SharpQuantException>(() => keptRunner.Run(feeds, new Dictionary<string, Tensor> { ["w1"] = kept.Graph.GetValue("w1").ConstantValue! }));
+        Assert.Contains("'w1' is not a parameter", e.Message);
+    }
+
+    [Fact]
+    public void KeptConstantWeightGradientIsTheDirectSum()
+    {
+        // The kept-constant graph's weight and bias gradients against the sum written out (strided, padded 3×3 conv).
+        var g = new OpGraph(seed: 32);
+        var x = g.Input("x", [2, 2, 5, 5]);
+        var c = g.Node("Conv", [x, g.Constant("w", [12, 2, 3, 3]), g.Constant("b", [12])], A.Is("pads", 1, 1, 1, 1), A.Is("strides", 2, 2));
+        g.Output(g.Node("Relu", [c]));
+        var gradients = GradientGraph.Build(g.Graph, GradientRequest.OfOutput(g.Graph.Outputs[0].Name, SeedKind.Sum, "w", "b") with { KeepConstants = true });
+        using var runner = new GradientRunner(gradients);
+        var run = runner.Run(new Dictionary<string, Tensor> { ["x"] = g.Feeds["x"] });
+        var dw = run.Gradient("w").ToArray<float>();
+        var db = run.Gradient("b").ToArray<float>();
+
+        // Σ y over a Relu output: dW[o, i, k] = Σ over positions where the output is positive of the input patch value.
+        using var forward = new GraphExecutor(g.Graph);
+        var y = forward.Run(g.Feeds["x"]).ToArray<float>();
+        var xv = g.Feeds["x"].ToArray<float>();
+        for (var o = 0; o < 12; o++)
+        {
+            var expectedB = 0.0;
+            var expectedW = new double[2 * 9];
+            for (var n = 0; n < 2; n++)
+            {
+                for (var oy = 0; oy < 3; oy++)
+                {
+                    for (var ox = 0; ox < 3; ox++)
+                    {
+                        if (y[(((n * 12) + o) * 9) + (oy * 3) + ox] <= 0f)
+                        {
+                            continue;
+                        }
+                        expectedB += 1;
+                        for (var i = 0; i < 2; i++)
+                        {
+                            for (var k = 0; k < 9; k++)
+                            {
+                                var iy = (oy * 2) + (k / 3) - 1;
+                                var ix = (ox * 2) + (k % 3) - 1;
+                                if (iy is >= 0 and < 5 && ix is >= 0 and < 5)
+                                {
+                                    expectedW[(i * 9) + k] += xv[(((n * 2) + i) * 25) + (iy * 5) + ix];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Assert.Equal(expectedB, db[o], 4);
+            for (var j = 0; j < 18; j++)
+            {
+                Assert.Equal(expectedW[j], dw[(o * 18) + j], 4);
+            }
+        }
+    }
+
     private static int ArgMax(ReadOnlySpan<float> values)
     {
         var best = 0;

@@ -82,6 +82,29 @@ public sealed class RuleGradientTests(ITestOutputHelper log)
         Check(g, "x", "w", "b");
     }
 
+    public static TheoryData<int, int, int> ManyChannelsFewPositionsCases() => new()
+    {
+        // stride, group, kernel: more output channels per group than output positions, where the weight gradient
+        // contracts batch and positions in one GEMM instead of summing per-sample products.
+        { 1, 1, 3 },
+        { 2, 1, 3 },
+        { 1, 2, 3 },
+        { 2, 1, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(ManyChannelsFewPositionsCases))]
+    public void ConvWithMoreOutputChannelsThanPositions(int stride, int group, int kernel)
+    {
+        var g = new OpGraph(seed: 40 + (stride * 10) + group + kernel);
+        var pad = kernel / 2;
+        var x = g.Input("x", [3, 4, 4, 3]);
+        var w = g.Constant("w", [12 * group, 4 / group, kernel, kernel]);
+        var b = g.Constant("b", [12 * group]);
+        g.Output(g.Node("Conv", [x, w, b], Is("strides", stride, stride), Is("pads", pad, pad, pad, pad), I("group", group), Is("kernel_shape", kernel, kernel)));
+        Check(g, "x", "w", "b");
+    }
+
     [Fact]
     public void ConvSamePadding()
     {
