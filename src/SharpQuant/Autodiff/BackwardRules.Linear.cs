@@ -1,0 +1,181 @@
+namespace SharpQuant.Autodiff;
+
+internal sealed partial class BackwardRules
+{
+    /// <summary>dA = dY·Bᵀ, dB = Aᵀ·dY over the last two axes, summed over broadcast batch axes.</summary>
+    private void MatMul(Node node, bool[] needs, Value?[] grads, Value dy)
+    {
+        var a = node.Input(0);
+        var b = node.Input(1);
+        var rankA = RankOf(a);
+        var rankB = RankOf(b);
+        if (rankA < 2 || rankB < 2)
+        {
+            throw new UnsupportedOpException("MatMul", Graph.DisplayName(node), "cannot build the gradient graph: only operands of rank 2 or more have a backward rule");
+        }
+        if (needs[0])
+        {
+            grads[0] = ReduceTo(_emit.Op("MatMul", [dy, _emit.Transpose(b, SwapLast(rankB))]), node.Output, a);
+        }
+        if (needs[1])
+        {
+            var db = _emit.Op("MatMul", [_emit.Transpose(a, SwapLast(rankA)), dy]);
+            grads[1] = ReduceToMatMulOperand(db, b, RankOf(node.Output));
+        }
+    }
+
+    /// <summary>Aᵀ·dY has the output's batch axes; sum those the operand lacks or broadcast.</summary>
+    private Value ReduceToMatMulOperand(Value grad, Value operand, int outRank)
+    {
+        var rank = RankOf(operand);
+        var result = grad;
+        if (outRank > rank)
+        {
+            result = _emit.ReduceSum(result, Enumerable.Range(0, outRank - rank).Select(i => (long)i).ToArray(), keepDims: false);
+        }
+        return result;
+    }
+
+    private static long[] SwapLast(int rank)
+    {
+        var perm = Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+        (perm[rank - 2], perm[rank - 1]) = (perm[rank - 1], perm[rank - 2]);
+        return perm;
+    }
+
+    /// <summary>Y = α·op(A)·op(B) + β·C, each gradient one Gemm with the transposes arranged so no Transpose node is needed.</summary>
+    private void Gemm(Node node, bool[] needs, Value?[] grads, Value dy)
+    {
+        var a = node.Input(0);
+        var b = node.Input(1);
+        var alpha = node.GetFloat("alpha", 1f);
+        var beta = node.GetFloat("beta", 1f);
+        var transA = node.GetInt("transA", 0);
+        var transB = node.GetInt("transB", 0);
+        if (needs[0])
+        {
+            grads[0] = transA == 0
+                ? _emit.Op("Gemm", [dy, b], ("alpha", alpha), ("transB", 1 - transB))
+                : _emit.Op("Gemm", [b, dy], ("alpha", alpha), ("transA", transB), ("transB", 1L));
+        }
+        if (needs[1])
+        {
+            grads[1] = transB == 0
+                ? _emit.Op("Gemm", [a, dy], ("alpha", alpha), ("transA", 1 - transA))
+                : _emit.Op("Gemm", [dy, a], ("alpha", alpha), ("transA", 1L), ("transB", transA));
+        }
+        if (node.InputOrNull(2) is { } c && needs[2])
+        {
+            var scaled = beta == 1f ? dy : _emit.Mul(dy, _emit.Scalar(beta));
+            grads[2] = ReduceTo(scaled, node.Output, c);
+        }
+    }
+
+    /// <summary>
+    /// dX is the transposed convolution of dY with the same weight (output_padding restores sizes a stride does not
+    /// divide); dW is a convolution of X with dY in which batch and channels trade places (see <see cref="WeightGrad"/>).
+    /// </summary>
+    private void Conv(Node node, bool[] needs, Value?[] grads, Value dy)
+    {
+        var x = node.Input(0);
+        var w = node.Input(1);
+        var g = ConvGeometry.Of(node, x, w, node.Output, transposed: false);
+        if (needs[0])
+        {
+            var outputPadding = new long[g.Spatial];
+            for (var i = 0; i < g.Spatial; i++)
+            {
+                outputPadding[i] = g.InputSize[i] - (((g.OutputSize[i] - 1) * g.Strides[i]) + g.EffectiveKernel(i) - g.Pads[i] - g.Pads[i + g.Spatial]);
+            }
+            grads[0] = _emit.Op("ConvTranspose", [dy, w],
+                ("strides", g.Strides), ("dilations", g.Dilations), ("pads", g.Pads), ("group", g.Group), ("output_padding", outputPadding),
+                ("kernel_shape", g.Kernel));
+        }
+        if (needs[1])
+        {
+            grads[1] = WeightGrad(x, StaticDim(x, 1, node), g.InputSize, dy, g.OutputSize, g);
+        }
+        if (node.InputOrNull(2) is not null && needs[2])
+        {
+            grads[2] = _emit.ReduceSum(dy, AllBut(1, g.Spatial + 2), keepDims: false);
+        }
+    }
+
+    /// <summary>The adjoint pair of <see cref="Conv"/>: dX is a Conv of dY, dW the same batch/channel-swapped Conv with the roles of X and dY exchanged.</summary>
+    private void ConvTranspose(Node node, bool[] needs, Value?[] grads, Value dy)
+    {
+        var x = node.Input(0);
+        var w = node.Input(1);
+        if (node.Attributes.ContainsKey("output_shape"))
+        {
+            throw new UnsupportedOpException("ConvTranspose", Graph.DisplayName(node), "cannot build the gradient graph: give pads rather than output_shape");
+        }
+        var g = ConvGeometry.Of(node, x, w, node.Output, transposed: true);
+        if (needs[0])
+        {
+            grads[0] = _emit.Op("Conv", [dy, w],
+                ("strides", g.Strides), ("dilations", g.Dilations), ("pads", g.Pads), ("group", g.Group), ("kernel_shape", g.Kernel));
+        }
+        if (needs[1])
+        {
+            // Y = ConvTranspose(X) is the adjoint of a Conv from Y's space to X's, whose weight gradient reads Y's gradient as its input.
+            grads[1] = WeightGrad(dy, StaticDim(node.Output, 1, node), g.OutputSize, x, g.InputSize, g);
+        }
+        if (node.InputOrNull(2) is not null && needs[2])
+        {
+            grads[2] = _emit.ReduceSum(dy, AllBut(1, g.Spatial + 2), keepDims: false);
+        }
+    }
+
+    /// <summary>
+    /// The weight gradient of a convolution from <paramref name="input"/> (spatial size <paramref name="inputSize"/>)
+    /// to an output whose gradient is <paramref name="outGrad"/>: dW[o, i, k] = Σ_n Σ_p outGrad[n, o, p] ·
+    /// input[n, i, p·s + k·d − pad]. That is itself a convolution with batch and channels swapped: the input
+    /// becomes [C/g, g·N, H, W] (each group's channels of every sample as that group's channels), the output
+    /// gradient becomes the kernel [M, N, Ho, Wo], stride and dilation trade places, and group g keeps the groups
+    /// apart (depthwise included). The result [C/g, M, k'] is transposed to [M, C/g, k'] and cropped to the kernel
+    /// (k' exceeds k when the end padding leaves rows no output reads).
+    /// </summary>
+    private Value WeightGrad(Value input, long channels, long[] inputSize, Value outGrad, long[] outputSize, ConvGeometry g)
+    {
+        var spatial = g.Spatial;
+        var perGroup = channels / g.Group;
+        Value arranged;
+        if (g.Group == 1)
+        {
+            arranged = _emit.Transpose(input, SwapFirst(spatial + 2));
+        }
+        else
+        {
+            var split = new long[] { -1, g.Group, perGroup }.Concat(inputSize).ToArray();
+            var grouped = _emit.Reshape(input, _emit.Ints(split));
+            var perm = new long[] { 2, 1, 0 }.Concat(Enumerable.Range(3, spatial).Select(i => (long)i)).ToArray();
+            var moved = _emit.Transpose(grouped, perm);
+            arranged = _emit.Reshape(moved, _emit.Ints(new long[] { perGroup, -1 }.Concat(inputSize).ToArray()));
+        }
+        var kernel = _emit.Transpose(outGrad, SwapFirst(spatial + 2));
+        var full = new long[spatial];
+        for (var i = 0; i < spatial; i++)
+        {
+            full[i] = ((inputSize[i] + g.Pads[i] + g.Pads[i + spatial] - (((outputSize[i] - 1) * g.Strides[i]) + 1)) / g.Dilations[i]) + 1;
+        }
+        var conv = _emit.Op("Conv", [arranged, kernel],
+            ("strides", g.Dilations), ("dilations", g.Strides), ("pads", g.Pads), ("group", g.Group), ("kernel_shape", outputSize));
+        var dw = _emit.Transpose(conv, SwapFirst(spatial + 2));
+        if (full.Zip(g.Kernel).Any(p => p.First != p.Second))
+        {
+            var axes = Enumerable.Range(2, spatial).Select(i => (long)i).ToArray();
+            dw = _emit.Op("Slice", [dw, _emit.Ints(new long[spatial]), _emit.Ints(g.Kernel), _emit.Ints(axes)]);
+        }
+        return dw;
+    }
+
+    private static long[] SwapFirst(int rank)
+    {
+        var perm = Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+        (perm[0], perm[1]) = (perm[1], perm[0]);
+        return perm;
+    }
+
+    private static long[] AllBut(int axis, int rank) => Enumerable.Range(0, rank).Where(i => i != axis).Select(i => (long)i).ToArray();
+}

@@ -1,0 +1,45 @@
+using SharpQuant.Runtime;
+
+namespace SharpQuant.Autodiff;
+
+/// <summary>Runs a <see cref="GradientGraph"/> in one ONNX Runtime session, created on the first run and reused.</summary>
+public sealed class GradientRunner : IDisposable
+{
+    private readonly GradientGraph _gradients;
+    private readonly GraphExecutor _executor;
+
+    public GradientRunner(GradientGraph gradients, ExecutorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        _gradients = gradients;
+        _executor = new GraphExecutor(gradients.Graph, options);
+    }
+
+    public GradientGraph Gradients => _gradients;
+
+    /// <summary>Creates the session now, so that the first timed run does not pay for it.</summary>
+    public void Warm() => _executor.Warm();
+
+    /// <param name="inputs">The forward graph's inputs (and any extra inputs the loss reads).</param>
+    /// <param name="parameters">Values for <see cref="GradientGraph.ParameterInputs"/>; missing ones take the constant's value at build time.</param>
+    public GradientRun Run(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyDictionary<string, Tensor>? parameters = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var feed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var name in _gradients.ForwardInputs)
+        {
+            feed[name] = inputs.TryGetValue(name, out var t) ? t : throw new SharpQuantException($"input '{name}' was not given");
+        }
+        foreach (var name in _gradients.ParameterInputs)
+        {
+            feed[name] = parameters is not null && parameters.TryGetValue(name, out var p) ? p : _gradients.DefaultValue(name);
+        }
+        if (parameters is not null && parameters.Keys.FirstOrDefault(k => !feed.ContainsKey(k)) is { } unknown)
+        {
+            throw new SharpQuantException($"'{unknown}' is not a parameter of this gradient graph (parameters: {string.Join(", ", _gradients.ParameterInputs)})");
+        }
+        return new GradientRun(_gradients, _executor.Run(feed));
+    }
+
+    public void Dispose() => _executor.Dispose();
+}

@@ -1,0 +1,331 @@
+using Xunit.Abstractions;
+using static SharpQuant.Tests.Autodiff.A;
+
+namespace SharpQuant.Tests.Autodiff;
+
+/// <summary>
+/// Every backward rule against central finite differences of ONNX Runtime forward runs (tolerances in
+/// <see cref="GradientCheckOptions"/>). Inputs of piecewise-linear ops are kept away from their kinks by more
+/// than the step, where the difference quotient would straddle two pieces.
+/// </summary>
+public sealed class RuleGradientTests(ITestOutputHelper log)
+{
+    private void Check(OpGraph g, params string[] wrt) =>
+        GradientCheck.AgainstFiniteDifferences(g.Graph, g.Feeds, wrt, log: log);
+
+    public static TheoryData<int, int, int, int, long[], int, bool> ConvCases() => new()
+    {
+        // stride, dilation, kernel, group, pads [t, l, b, r], in channels, bias
+        { 1, 1, 3, 1, [1, 1, 1, 1], 3, true },
+        { 2, 1, 3, 1, [1, 1, 1, 1], 3, false },
+        { 2, 1, 3, 1, [0, 1, 2, 0], 2, true },
+        { 3, 1, 2, 1, [0, 0, 0, 0], 2, true },
+        { 1, 2, 3, 1, [2, 1, 0, 2], 2, false },
+        { 2, 2, 3, 2, [1, 2, 1, 0], 4, true },
+        { 1, 1, 3, 4, [1, 1, 1, 1], 4, true },
+        { 2, 1, 3, 3, [1, 0, 1, 1], 3, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(ConvCases))]
+    public void Conv(int stride, int dilation, int kernel, int group, long[] pads, int inChannels, bool bias)
+    {
+        var g = new OpGraph(seed: stride * 100 + dilation * 10 + group);
+        var outChannels = group == inChannels ? inChannels : 2 * group;
+        var x = g.Input("x", [2, inChannels, 7, 8]);
+        var w = g.Constant("w", [outChannels, inChannels / group, kernel, kernel]);
+        var b = bias ? g.Constant("b", [outChannels]) : null;
+        g.Output(g.Node("Conv", bias ? [x, w, b] : [x, w], Is("strides", stride, stride), Is("dilations", dilation, dilation),
+            Is("pads", pads), I("group", group), Is("kernel_shape", kernel, kernel)));
+        Check(g, bias ? ["x", "w", "b"] : ["x", "w"]);
+    }
+
+    [Fact]
+    public void ConvSamePadding()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [1, 2, 5, 6]);
+        var w = g.Constant("w", [3, 2, 3, 3]);
+        g.Output(g.Node("Conv", [x, w], S("auto_pad", "SAME_UPPER"), Is("strides", 2, 2)));
+        Check(g, "x", "w");
+    }
+
+    [Theory]
+    [InlineData(2, 1, 0, 1)]
+    [InlineData(2, 1, 1, 2)]
+    [InlineData(1, 0, 0, 1)]
+    [InlineData(3, 1, 2, 1)]
+    public void ConvTranspose(int stride, int pad, int outputPadding, int group)
+    {
+        var g = new OpGraph(seed: 3);
+        var x = g.Input("x", [2, 2 * group, 4, 5]);
+        var w = g.Constant("w", [2 * group, 2, 3, 3]);
+        var b = g.Constant("b", [2 * group]);
+        g.Output(g.Node("ConvTranspose", [x, w, b], Is("strides", stride, stride), Is("pads", pad, pad, pad, 0), I("group", group),
+            Is("output_padding", outputPadding, outputPadding)));
+        Check(g, "x", "w", "b");
+    }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(0, 1)]
+    [InlineData(1, 0)]
+    [InlineData(1, 1)]
+    public void Gemm(int transA, int transB)
+    {
+        var g = new OpGraph(seed: 5 + (2 * transA) + transB);
+        var a = g.Input("a", transA == 1 ? [4, 3] : [3, 4]);
+        var b = g.Constant("b", transB == 1 ? [5, 4] : [4, 5]);
+        var c = g.Constant("c", [5]);
+        g.Output(g.Node("Gemm", [a, b, c], I("transA", transA), I("transB", transB), F("alpha", 0.7f), F("beta", 1.3f)));
+        Check(g, "a", "b", "c");
+    }
+
+    [Fact]
+    public void MatMulBroadcastsBatches()
+    {
+        var g = new OpGraph();
+        var a = g.Input("a", [2, 3, 4]);
+        var b = g.Constant("b", [4, 5]);
+        var c = g.Constant("c", [2, 5, 2]);
+        var ab = g.Node("MatMul", [a, b]);
+        g.Output(g.Node("MatMul", [ab, c]));
+        Check(g, "a", "b", "c");
+    }
+
+    [Theory]
+    [InlineData("Add")]
+    [InlineData("Sub")]
+    [InlineData("Mul")]
+    [InlineData("Div")]
+    public void BroadcastingArithmetic(string op)
+    {
+        var g = new OpGraph(seed: op.Length);
+        var x = g.Input("x", [2, 3, 4, 5], avoid: op == "Div" ? [0f] : null, margin: 0.5f);
+        var channel = g.Constant("channel", [3, 1, 1], 0.5f, 1.5f);
+        var row = g.Input("row", [5], 0.5f, 1.5f);
+        var mixed = g.Constant("mixed", [1, 3, 1, 5], 0.5f, 1.5f);
+        var first = g.Node(op, [x, channel]);
+        var second = g.Node(op, [row, first]);
+        g.Output(g.Node(op, [second, mixed]));
+        Check(g, "x", "channel", "row", "mixed");
+    }
+
+    [Theory]
+    [InlineData("Relu")]
+    [InlineData("LeakyRelu")]
+    [InlineData("Sigmoid")]
+    [InlineData("Tanh")]
+    [InlineData("HardSigmoid")]
+    [InlineData("HardSwish")]
+    [InlineData("Exp")]
+    [InlineData("Neg")]
+    [InlineData("Identity")]
+    public void Activation(string op)
+    {
+        // HardSwish exists from opset 14.
+        var g = new OpGraph(seed: op.Length, opset: op == "HardSwish" ? 14 : 13);
+        // Kinks: 0 (Relu, LeakyRelu), ±2.5 (HardSigmoid with α = 0.2, β = 0.5), ±3 (HardSwish).
+        var x = g.Input("x", [2, 3, 4, 4], -4f, 4f, avoid: [0f, -2.5f, 2.5f, -3f, 3f]);
+        g.Output(g.Node(op, [x]));
+        Check(g, "x");
+    }
+
+    [Fact]
+    public void LogSqrtPowReciprocal()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 4], 0.5f, 2f);
+        var log = g.Node("Log", [x]);
+        var sqrt = g.Node("Sqrt", [x]);
+        var pow = g.Node("Pow", [x, g.Constant("p", Tensor.Scalar(3f))]);
+        var rec = g.Node("Reciprocal", [x]);
+        g.Output(g.Node("Sum", [log, sqrt, pow, rec]));
+        Check(g, "x");
+    }
+
+    [Fact]
+    public void PRelu()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 4, 4], avoid: [0f]);
+        var slope = g.Constant("slope", [3, 1, 1], 0.1f, 0.5f);
+        g.Output(g.Node("PRelu", [x, slope]));
+        Check(g, "x", "slope");
+    }
+
+    [Fact]
+    public void Clip()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 4, 4], avoid: [-1f, 1.5f]);
+        g.Output(g.Node("Clip", [x, g.Constant("lo", Tensor.Create(new[] { -1f })), g.Constant("hi", Tensor.Create(new[] { 1.5f }))]));
+        Check(g, "x");
+    }
+
+    [Theory]
+    [InlineData("Min")]
+    [InlineData("Max")]
+    public void MinMax(string op)
+    {
+        var g = new OpGraph();
+        var a = g.Input("a", [2, 3, 4]);
+        var b = g.Input("b", [3, 1]);
+        g.Output(g.Node(op, [a, b]));
+        // Coordinates where a and b are within the step of each other are kinks; the draw has none (checked by the test passing deterministically).
+        Check(g, "a", "b");
+    }
+
+    [Theory]
+    [InlineData(3, 2, 1, 0)]
+    [InlineData(2, 2, 0, 0)]
+    [InlineData(3, 1, 1, 1)]
+    public void MaxPool(int kernel, int stride, int pad, int ceil)
+    {
+        var g = new OpGraph();
+        var x = g.SpacedInput("x", [2, 3, 7, 7]);
+        g.Output(g.Node("MaxPool", [x], Is("kernel_shape", kernel, kernel), Is("strides", stride, stride), Is("pads", pad, pad, pad, pad), I("ceil_mode", ceil)));
+        Check(g, "x");
+    }
+
+    [Theory]
+    [InlineData(3, 2, 1, 0)]
+    [InlineData(3, 2, 1, 1)]
+    [InlineData(2, 2, 0, 0)]
+    [InlineData(3, 1, 0, 0)]
+    public void AveragePool(int kernel, int stride, int pad, int countIncludePad)
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 7, 6]);
+        g.Output(g.Node("AveragePool", [x], Is("kernel_shape", kernel, kernel), Is("strides", stride, stride), Is("pads", pad, pad, pad, pad),
+            I("count_include_pad", countIncludePad)));
+        Check(g, "x");
+    }
+
+    [Fact]
+    public void GlobalAveragePoolFlattenGemm()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 4, 5]);
+        var pooled = g.Node("GlobalAveragePool", [x]);
+        var flat = g.Node("Flatten", [pooled], I("axis", 1));
+        g.Output(g.Node("Gemm", [flat, g.Constant("w", [4, 3]), g.Constant("b", [4])], I("transB", 1)));
+        Check(g, "x", "w", "b");
+    }
+
+    [Fact]
+    public void ReshapeTransposeSqueezeUnsqueeze()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 4]);
+        var r = g.Node("Reshape", [x, g.Ints("shape", 2, 12, 1)]);
+        var s = g.Node("Squeeze", [r, g.Ints("axes", 2)]);
+        var u = g.Node("Unsqueeze", [s, g.Ints("axes2", 0)]);
+        g.Output(g.Node("Transpose", [u], Is("perm", 2, 0, 1)));
+        Check(g, "x");
+    }
+
+    [Fact]
+    public void ConcatSplitSlicePad()
+    {
+        var g = new OpGraph();
+        var a = g.Input("a", [2, 3, 4]);
+        var b = g.Input("b", [2, 2, 4]);
+        var cat = g.Node("Concat", [a, b], I("axis", 1));
+        var parts = g.Nodes("Split", 2, [cat, g.Ints("split", 4, 1)], I("axis", 1));
+        var sliced = g.Node("Slice", [parts[0], g.Ints("starts", 1, -3), g.Ints("ends", 3, 100), g.Ints("axes", 1, 2)]);
+        var padded = g.Node("Pad", [sliced, g.Ints("pads", 0, 1, 2, 1, 0, 1), g.Constant("value", Tensor.Create(new[] { 0.5f }))]);
+        // Only the first Split output reaches the loss: the other's gradient is zeros.
+        g.Output(padded);
+        Check(g, "a", "b");
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1)]
+    public void Softmax(int axis)
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 4]);
+        g.Output(g.Node("Softmax", [x], I("axis", axis)));
+        Check(g, "x");
+    }
+
+    [Fact]
+    public void LogSoftmax()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [3, 5]);
+        g.Output(g.Node("LogSoftmax", [x], I("axis", 1)));
+        Check(g, "x");
+    }
+
+    [Theory]
+    [InlineData("ReduceMean", 0)]
+    [InlineData("ReduceMean", 1)]
+    [InlineData("ReduceSum", 0)]
+    [InlineData("ReduceSum", 1)]
+    public void Reductions(string op, int keepDims)
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 4]);
+        g.Output(op == "ReduceMean"
+            ? g.Node(op, [x], Is("axes", -1, 1), I("keepdims", keepDims))
+            : g.Node(op, [x, g.Ints("axes", -1, 1)], I("keepdims", keepDims)));
+        Check(g, "x");
+    }
+
+    [Fact]
+    public void ReduceMeanOverAllAxes()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 4]);
+        g.Output(g.Node("ReduceMean", [x], I("keepdims", 0)));
+        Check(g, "x");
+    }
+
+    [Fact]
+    public void BatchNormalization()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 4, 4]);
+        var gamma = g.Constant("gamma", [3], 0.5f, 2f);
+        var beta = g.Constant("beta", [3]);
+        var mean = g.Constant("mean", [3]);
+        var variance = g.Constant("var", [3], 0.5f, 2f);
+        g.Output(g.Node("BatchNormalization", [x, gamma, beta, mean, variance], F("epsilon", 1e-3f)));
+        Check(g, "x", "gamma", "beta", "mean", "var");
+    }
+
+    [Fact]
+    public void ResizeNearestScales()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 3, 4]);
+        g.Output(g.Node("Resize", [x, null, g.Constant("scales", Tensor.FromFloats([1f, 1f, 2f, 3f], 4))], S("mode", "nearest")));
+        Check(g, "x");
+    }
+
+    [Fact]
+    public void ResizeNearestSizesDownscale()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3, 6, 7]);
+        g.Output(g.Node("Resize", [x, null, null, g.Ints("sizes", 2, 3, 4, 3)], S("mode", "nearest"),
+            S("coordinate_transformation_mode", "half_pixel"), S("nearest_mode", "round_prefer_floor")));
+        Check(g, "x");
+    }
+
+    [Fact]
+    public void WhereExpandCast()
+    {
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 3]);
+        var y = g.Input("y", [3]);
+        var expanded = g.Node("Expand", [y, g.Ints("shape", 2, 3)]);
+        var cond = g.Constant("cond", Tensor.Create(new[] { true, false, true, false, false, true }, 2, 3));
+        var chosen = g.Node("Where", [cond, x, expanded]);
+        g.Output(g.Node("Cast", [chosen], I("to", (long)ElementType.Float)));
+        Check(g, "x", "y");
+    }
+}
