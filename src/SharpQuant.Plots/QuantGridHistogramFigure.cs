@@ -46,6 +46,9 @@ public static class QuantGridHistogramFigure
     public static void Save(QuantGridHistogram histogram, Labels labels, string path) =>
         PlotFile.SavePng(Panels(histogram, labels), path, Width, Height);
 
+    /// <summary>The figure as PNG bytes (for a report).</summary>
+    public static byte[] Png(QuantGridHistogram histogram, Labels labels) => PlotFile.Png(Panels(histogram, labels), Width, Height);
+
     /// <summary>The main plot and its insets, placed on a <see cref="Width"/> × <see cref="Height"/> image.</summary>
     public static IReadOnlyList<PlotPanel> Panels(QuantGridHistogram histogram, Labels labels)
     {

@@ -183,10 +183,11 @@ public static class PlotCommand
         observer.AcceptOnlyFromAmong("minmax", "moving-average", "percentile", "mse", "entropy");
         var gradientOf = new Option<string>("--gradient-of")
         {
-            Description = "What is backpropagated: sum (the sum of every output) or top1 (each sample's largest output)",
-            DefaultValueFactory = _ => "sum",
+            Description = "What is backpropagated: sum (the sum of every output), top1 (each sample's largest output), " +
+                "or auto (top1 for a model ending in Softmax, whose outputs always sum to 1; else sum)",
+            DefaultValueFactory = _ => "auto",
         };
-        gradientOf.AcceptOnlyFromAmong("sum", "top1");
+        gradientOf.AcceptOnlyFromAmong("auto", "sum", "top1");
         var command = new Command("sensitivity",
             "Weight and activation histograms on the quantization grid with the gradient of the model output summed into each bin (sensitivity overlay)")
         {
@@ -211,7 +212,6 @@ public static class PlotCommand
             var path = ModelArgument.Resolve(parse.GetValue(model));
             var folder = parse.GetValue(outDir)!;
             var selection = new LayerSelection(parse.GetValue(layer));
-            var seed = parse.GetValue(gradientOf) == "top1" ? SeedKind.Top1 : SeedKind.Sum;
             var imagePreset = ImagePresets.Create(parse.GetValue(preset)!);
             using var presetResources = imagePreset as IDisposable;
             // The folder is checked before any model work, so a wrong path fails at once.
@@ -225,6 +225,12 @@ public static class PlotCommand
             };
             var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
             selection.RequireEachMatches(sim.Quantizers.Select(q => q.Target).ToList(), "layer or activation");
+            var seed = parse.GetValue(gradientOf) switch
+            {
+                "top1" => SeedKind.Top1,
+                "sum" => SeedKind.Sum,
+                _ => SensitivityAnalysis.DefaultSeed(graph),
+            };
 
             var limit = parse.GetValue(count);
             var samples = Math.Min(limit ?? int.MaxValue, data.ExpectedSamples);

@@ -26,6 +26,16 @@ namespace SharpQuant.Analysis;
 /// </summary>
 public static class SensitivityAnalysis
 {
+    /// <summary>
+    /// The seed that suits a model: <see cref="SeedKind.Top1"/> when its output is a Softmax (the sum of probabilities
+    /// is 1 whatever the input, so its gradient is zero), else <see cref="SeedKind.Sum"/>.
+    /// </summary>
+    public static SeedKind DefaultSeed(Graph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        return graph.Outputs.Count > 0 && graph.Outputs[0].Producer?.OpType == "Softmax" ? SeedKind.Top1 : SeedKind.Sum;
+    }
+
     public static SensitivityHistograms Run(
         QuantSim sim,
         IEnumerable<Tensor> batches,

@@ -18,7 +18,7 @@ public class SensitivityAnalysisTests(ITestOutputHelper log)
     /// negative, so channel 0 is always active and channel 1 never: dy/d(ReLU output) = 1 everywhere, dy/dx[n,c,h,w] =
     /// ŵ[0,c] (the quantized weight), dy/dw[0,c] = Σ x̂[n,c,·,·] (the quantized input), dy/dw[1,c] = 0.
     /// </summary>
-    private static (QuantSim Sim, Tensor X, Tensor W) TinyModel()
+    internal static (QuantSim Sim, Tensor X, Tensor W) TinyModel()
     {
         var g = new OpGraph(seed: 5);
         var x = g.Input("x", [2, Channels, 5, 4], lo: 0.1f, hi: 1f);
