@@ -79,7 +79,9 @@ internal sealed partial class BackwardRules(GraphEmitter emit)
                 grads[0] = _emit.Neg(dy!);
                 break;
             case "Relu":
-                grads[0] = _emit.Where(_emit.Bool("Greater", node.Input(0), _emit.Scalar(0f)), dy!, _emit.Scalar(0f));
+                // dy · (y > 0) as Mul with a cast mask: ONNX Runtime's Where (and Sign) over ResNet18's stem alone took
+                // 0.4 s at batch 8 (measured with its profiler); Greater, Cast and Mul are vectorized.
+                grads[0] = _emit.Mul(dy!, _emit.Cast(_emit.Bool("Greater", node.Output, _emit.Scalar(0f)), ElementType.Float));
                 break;
             case "LeakyRelu":
                 grads[0] = _emit.Where(_emit.Bool("Greater", node.Input(0), _emit.Scalar(0f)), dy!,

@@ -9,6 +9,12 @@ namespace SharpQuant.Autodiff;
 /// over every axis but the channel axis (over all axes per tensor).
 /// Inside the range (x̂ − x)/s = (q − z) − x/s, and outside (Clip(q) − z) is qmin − z or qmax − z, so
 /// ds/dy = (Clip(q) − z) − inside · x/s covers all three cases with values the forward already computed.
+/// Where we differ from PyTorch: (1) x/s is a division, as in our forward and ONNX's QuantizeLinear, where PyTorch
+/// multiplies by 1/s (the two can round a value that sits on a half-step differently); (2) the zero point is used as
+/// the float it holds (our zero points are whole numbers by construction), where PyTorch's backward rounds it as
+/// ⌊z + 0.5⌋ and clamps it into [qmin, qmax] first; (3) the grad factor counts numel(x) at run time, so it follows
+/// the batch as PyTorch's does (it reads X.numel() on every call); (4) dz is returned for every FakeQuant, learnable
+/// or not: which parameters to update is the caller's choice.
 /// </summary>
 internal static class FakeQuantBackward
 {

@@ -40,6 +40,48 @@ public sealed class RuleGradientTests(ITestOutputHelper log)
         Check(g, bias ? ["x", "w", "b"] : ["x", "w"]);
     }
 
+    public static TheoryData<int> RandomGeometrySeeds() => [.. Enumerable.Range(0, 16)];
+
+    /// <summary>
+    /// Random conv geometries (the FsCheck-style sweep of the rule): kernel 1–4 per axis (not square), stride 1–3,
+    /// dilation 1–2, pads 0 to the effective kernel − 1 on each side independently, group 1, 2 or depthwise, sizes
+    /// the stride need not divide. Both Conv and ConvTranspose, with respect to input, weight and bias.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(RandomGeometrySeeds))]
+    public void RandomConvGeometries(int seed)
+    {
+        var random = new Random(seed);
+        var transposed = seed % 2 == 1;
+        long[] kernel = [random.Next(1, 5), random.Next(1, 5)];
+        long[] stride = [random.Next(1, 4), random.Next(1, 4)];
+        long[] dilation = [random.Next(1, 3), random.Next(1, 3)];
+        var pads = new long[4];
+        for (var i = 0; i < 4; i++)
+        {
+            pads[i] = random.Next(0, (int)(dilation[i % 2] * (kernel[i % 2] - 1)) + 1);
+        }
+        var group = random.Next(3) switch { 0 => 1, 1 => 2, _ => 4 };
+        var inChannels = group == 4 ? 4 : 2 * group;
+        var outChannels = group == 4 ? 4 : 3 * group;
+        var g = new OpGraph(seed: 1000 + seed);
+        var x = g.Input("x", [2, inChannels, random.Next(5, 9), random.Next(5, 9)]);
+        var w = transposed ? g.Constant("w", [inChannels, outChannels / group, kernel[0], kernel[1]]) : g.Constant("w", [outChannels, inChannels / group, kernel[0], kernel[1]]);
+        var b = g.Constant("b", [outChannels]);
+        var attributes = new List<(string, AttributeValue)>
+        {
+            Is("kernel_shape", kernel), Is("strides", stride), Is("dilations", dilation), Is("pads", pads), I("group", group),
+        };
+        if (transposed)
+        {
+            // ONNX Runtime wants output_padding below the stride on each axis.
+            attributes.Add(Is("output_padding", random.Next((int)stride[0]), random.Next((int)stride[1])));
+        }
+        log.WriteLine($"{(transposed ? "ConvTranspose" : "Conv")} kernel {Shapes.Format(kernel)} stride {Shapes.Format(stride)} dilation {Shapes.Format(dilation)} pads {Shapes.Format(pads)} group {group}");
+        g.Output(g.Node(transposed ? "ConvTranspose" : "Conv", [x, w, b], [.. attributes]));
+        Check(g, "x", "w", "b");
+    }
+
     [Fact]
     public void ConvSamePadding()
     {
