@@ -136,10 +136,6 @@ public static class SensitivityAnalysis
         {
             request = request with { InputShapes = new Dictionary<string, long[]>(StringComparer.Ordinal) { [input.Name] = firstBatch.Shape.ToArray() } };
         }
-        var baseOptions = options ?? ExecutorOptions.Default;
-        // Every activation is an output of this session, as in calibration (QuantSim.CalibrationDisabledOptimizer explains why).
-        var runner = new GradientRunner(GradientGraph.Build(forward, request),
-            baseOptions with { DisabledOptimizers = [.. baseOptions.DisabledOptimizers, QuantSim.CalibrationDisabledOptimizer] });
-        return runner;
+        return new GradientRunner(GradientGraph.Build(forward, request), options);
     }
 }
