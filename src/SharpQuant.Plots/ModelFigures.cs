@@ -1,4 +1,5 @@
 using SharpQuant.Analysis;
+using SharpQuant.Autodiff;
 using SharpQuant.Quantization;
 
 namespace SharpQuant.Plots;
@@ -14,6 +15,8 @@ public static class ModelFigures
     public const string BoxplotComparisonSuffix = ".boxplot-compare";
     public const string WeightHistogramSuffix = ".weight-hist";
     public const string ActivationHistogramSuffix = ".activation-hist";
+    public const string WeightSensitivitySuffix = ".weight-sensitivity";
+    public const string ActivationSensitivitySuffix = ".activation-sensitivity";
 
     /// <summary>Per-output-channel boxplots of every layer <paramref name="select"/> keeps; <paramref name="label"/> names the model in the titles.</summary>
     public static IReadOnlyList<string> WriteBoxplots(Graph graph, string folder, string label, Func<Node, bool>? select = null)
@@ -72,6 +75,50 @@ public static class ModelFigures
                 $"{h.Target} — activation histogram on the {h.Quantizer.Spec.Describe()} grid{from}", "activations"), path);
             return path;
         });
+
+    /// <summary>
+    /// Sensitivity analysis in one call, for a calibrated simulation: backpropagates the model output
+    /// (<paramref name="seed"/>) over <paramref name="batches"/> and draws every selected weight and activation
+    /// histogram with its gradient overlay (<see cref="SensitivityAnalysis.Run"/>). Returns the paths, weights first.
+    /// </summary>
+    public static IReadOnlyList<string> WriteSensitivityHistograms(
+        QuantSim sim,
+        IEnumerable<Tensor> batches,
+        string folder,
+        SeedKind seed = SeedKind.Sum,
+        Func<Quantizer, bool>? select = null,
+        string? dataDescription = null) =>
+        WriteSensitivityHistograms(SensitivityAnalysis.Run(sim, batches, seed, select), folder, dataDescription);
+
+    /// <summary>Draws sensitivity histograms already computed: weights first, then activations, in graph order.</summary>
+    public static IReadOnlyList<string> WriteSensitivityHistograms(SensitivityHistograms sensitivity, string folder, string? dataDescription = null)
+    {
+        var items = sensitivity.Weights.Select(h => (Histogram: h, Weight: true))
+            .Concat(sensitivity.Activations.Select(h => (Histogram: h, Weight: false))).ToList();
+        return Draw(folder, items, item =>
+        {
+            var path = Path.Combine(folder, SensitivityFileName(item.Histogram, item.Weight));
+            QuantGridHistogramFigure.Save(item.Histogram.Histogram, SensitivityLabels(sensitivity, item.Histogram, item.Weight, dataDescription), path);
+            return path;
+        });
+    }
+
+    /// <summary>The file name of a sensitivity figure (<c>stage1.block0.conv1.weight-sensitivity.png</c>).</summary>
+    public static string SensitivityFileName(QuantizerHistogram histogram, bool weight) =>
+        FigureFileNames.For(histogram.Target, weight ? WeightSensitivitySuffix : ActivationSensitivitySuffix);
+
+    /// <summary>Title and legend of a sensitivity figure: what is binned, on which grid, and which gradient the green bars sum.</summary>
+    public static QuantGridHistogramFigure.Labels SensitivityLabels(SensitivityHistograms sensitivity, QuantizerHistogram h, bool weight, string? dataDescription = null)
+    {
+        var samples = $"{sensitivity.Samples} sample{(sensitivity.Samples == 1 ? "" : "s")}";
+        var data = dataDescription ?? samples;
+        var what = weight ? "weight" : "activation";
+        return new QuantGridHistogramFigure.Labels(
+            $"{h.Target} — {what} histogram and sensitivity on the {h.Quantizer.Spec.Describe()} grid, {data}",
+            weight ? "weights" : "activations",
+            $"|Σ d({(sensitivity.Seed == SeedKind.Sum ? "sum of outputs" : "top-1 output")})/dx| per bin, x = the quantizer's float input " +
+            $"(straight-through; clamped values give 0){(weight ? $", gradients summed over {samples}" : "")}");
+    }
 
     private static string WriteWeightHistogram(QuantizerHistogram h, string folder)
     {

@@ -40,10 +40,14 @@ public static class QuantGridHistogramFigure
     /// <summary>How a histogram is described in its figure.</summary>
     /// <param name="Title">The first title line, usually the module name and what is drawn (weights or activations).</param>
     /// <param name="ValueName">What the bars count, for the legend (weights, activations).</param>
-    public sealed record Labels(string Title, string ValueName);
+    /// <param name="Gradient">What the gradients are, shown under the title when the histogram has them (null: not said).</param>
+    public sealed record Labels(string Title, string ValueName, string? Gradient = null);
 
     public static void Save(QuantGridHistogram histogram, Labels labels, string path) =>
         PlotFile.SavePng(Panels(histogram, labels), path, Width, Height);
+
+    /// <summary>The figure as PNG bytes (for a report).</summary>
+    public static byte[] Png(QuantGridHistogram histogram, Labels labels) => PlotFile.Png(Panels(histogram, labels), Width, Height);
 
     /// <summary>The main plot and its insets, placed on a <see cref="Width"/> × <see cref="Height"/> image.</summary>
     public static IReadOnlyList<PlotPanel> Panels(QuantGridHistogram histogram, Labels labels)
@@ -105,9 +109,10 @@ public static class QuantGridHistogramFigure
         }
 
         var zeroPercent = 100 * h.ZeroBinMass;
+        var gradientLine = h.HasGradients && labels.Gradient is { } g ? $"\ngreen: {g}" : "";
         plot.Title($"{labels.Title}\nclamped mass {ClampedText(h)}, " +
             $"zero-bin mass {zeroPercent.ToString("0.00", CultureInfo.InvariantCulture)} %, {h.Total:N0} values, " +
-            $"{QuantGridHistogram.BinsPerStep} bins per step", 15);
+            $"{QuantGridHistogram.BinsPerStep} bins per step{gradientLine}", 15);
         plot.XLabel(h.Axis == QuantGridAxis.Integer
             ? "integer value (w/s + z), each output channel on its own scale"
             : $"value (grid: s = {Format(h.Scale)}, z = {h.ZeroPoint}; q = round(x/s) + z)");
@@ -119,9 +124,20 @@ public static class QuantGridHistogramFigure
         var top = Math.Max(MaxExcept(probabilities, zeroBin), gradientMass is null ? 0 : MaxExcept(gradientMass, zeroBin));
         top = Math.Max(top, 1e-9) * HeadRoom;
         plot.Axes.SetLimitsY(0, top);
-        if (probabilities[zeroBin] > top)
+        var gradientOff = gradientMass is not null && gradientMass[zeroBin] > top;
+        if (probabilities[zeroBin] > top || gradientOff)
         {
-            var note = plot.Add.Text($"← zero bin {probabilities[zeroBin]:0.0} % (off scale)", h.ToAxis(h.BinCentre(zeroBin)), top * NoteHeight);
+            // The sensitivity of a ReLU output's zero bin is often off scale too: the zeros still move the output.
+            var parts = new List<string>();
+            if (probabilities[zeroBin] > top)
+            {
+                parts.Add($"{probabilities[zeroBin].ToString("0.0", CultureInfo.InvariantCulture)} % of {labels.ValueName}");
+            }
+            if (gradientOff)
+            {
+                parts.Add($"{gradientMass![zeroBin].ToString("0.0", CultureInfo.InvariantCulture)} % of |Σ gradient|");
+            }
+            var note = plot.Add.Text($"← zero bin {string.Join(", ", parts)} (off scale)", h.ToAxis(h.BinCentre(zeroBin)), top * NoteHeight);
             note.LabelFontSize = 13;
             note.LabelFontColor = ValueCurveColor;
             note.LabelAlignment = Alignment.UpperLeft;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using SharpQuant.Analysis;
+using SharpQuant.Autodiff;
 using SharpQuant.Data;
 using SharpQuant.Passes;
 using SharpQuant.Plots;
@@ -23,6 +24,7 @@ public static class PlotCommand
     {
         CreateBoxplots(context),
         CreateHistograms(context),
+        CreateSensitivity(context),
     };
 
     private static Option<string[]> LayerOption() => new("--layer")
@@ -158,6 +160,96 @@ public static class PlotCommand
                 console.MarkupLine($"calibrated ({Markup.Escape(config.Activation!.Describe())}) and measured activations on {used} image{(used == 1 ? "" : "s")}");
                 written.AddRange(ModelFigures.WriteActivationHistograms(histograms, folder, $"{used} image{(used == 1 ? "" : "s")}"));
             }
+            WriteList(console, written, clock);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command CreateSensitivity(CliContext context)
+    {
+        var model = ModelArgument.Create();
+        var layer = LayerOption();
+        var outDir = OutOption();
+        var images = new Option<string>("--images") { Description = "Images to calibrate on and to backpropagate the model output of", Required = true };
+        var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18, imagenet or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
+        preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
+        var count = new Option<int?>("--count") { Description = "Use only the first N images of --images (default: all)" };
+        var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
+        var weights = new Option<string>("--weights") { Description = "Weight granularity: per-channel or per-tensor", DefaultValueFactory = _ => "per-channel" };
+        weights.AcceptOnlyFromAmong("per-channel", "per-tensor");
+        var wbits = new Option<int>("--wbits") { Description = "Weight bits (2-16)", DefaultValueFactory = _ => 8 };
+        var observer = new Option<string>("--observer") { Description = "Activation observer: minmax, moving-average, percentile, mse or entropy", DefaultValueFactory = _ => "entropy" };
+        observer.AcceptOnlyFromAmong("minmax", "moving-average", "percentile", "mse", "entropy");
+        var gradientOf = new Option<string>("--gradient-of")
+        {
+            Description = "What is backpropagated: sum (the sum of every output), top1 (each sample's largest output), " +
+                "or auto (top1 for a model ending in Softmax, whose outputs always sum to 1; else sum)",
+            DefaultValueFactory = _ => "auto",
+        };
+        gradientOf.AcceptOnlyFromAmong("auto", "sum", "top1");
+        var command = new Command("sensitivity",
+            "Weight and activation histograms on the quantization grid with the gradient of the model output summed into each bin (sensitivity overlay)")
+        {
+            model, layer, images, preset, count, batch, weights, wbits, observer, gradientOf, outDir,
+        };
+        command.SetAction(parse => context.Runner.Run(parse, () =>
+        {
+            var clock = Stopwatch.StartNew();
+            var console = ConsoleOutput.For(context.Out);
+            if (parse.GetValue(wbits) is < 2 or > 16)
+            {
+                throw new UsageException("--wbits takes 2 to 16 bits");
+            }
+            if (parse.GetValue(count) is < 1)
+            {
+                throw new UsageException("--count takes 1 or more images");
+            }
+            if (parse.GetValue(batch) < 1)
+            {
+                throw new UsageException("--batch takes 1 or more images");
+            }
+            var path = ModelArgument.Resolve(parse.GetValue(model));
+            var folder = parse.GetValue(outDir)!;
+            var selection = new LayerSelection(parse.GetValue(layer));
+            var imagePreset = ImagePresets.Create(parse.GetValue(preset)!);
+            using var presetResources = imagePreset as IDisposable;
+            // The folder is checked before any model work, so a wrong path fails at once.
+            var data = new ImageBatches(parse.GetValue(images)!, imagePreset, parse.GetValue(batch));
+
+            var graph = ModelArgument.LoadBatchable(path).FoldBatchNorm();
+            var config = QConfig.Default with
+            {
+                Activation = QuantSpec.FakeQuantAct with { Observer = QuantizeCommand.ParseObserver(parse.GetValue(observer)!) },
+                Weight = QuantSpec.FakeQuantWeight with { Bits = parse.GetValue(wbits), Axis = parse.GetValue(weights) == "per-channel" ? 0 : null },
+            };
+            var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
+            selection.RequireEachMatches(sim.Quantizers.Select(q => q.Target).ToList(), "layer or activation");
+            var seed = parse.GetValue(gradientOf) switch
+            {
+                "top1" => SeedKind.Top1,
+                "sum" => SeedKind.Sum,
+                _ => SensitivityAnalysis.DefaultSeed(graph),
+            };
+
+            var limit = parse.GetValue(count);
+            var samples = Math.Min(limit ?? int.MaxValue, data.ExpectedSamples);
+            var totalBatches = (samples + data.BatchSize - 1) / data.BatchSize;
+            WithProgress(console, "calibrating", totalBatches, progress =>
+            {
+                sim.Calibrate(Limit(data.Batches(), limit), progress, totalBatches: totalBatches);
+                return 0;
+            });
+            var sensitivity = WithProgress(console, "backpropagating", totalBatches, progress =>
+                SensitivityAnalysis.Run(sim, Limit(data.Batches(), limit), seed, q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
+            foreach (var skipped in data.Skipped)
+            {
+                context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
+            }
+            var used = sensitivity.Samples;
+            console.MarkupLine($"calibrated ({Markup.Escape(config.Activation!.Describe())}) and backpropagated {Markup.Escape(sensitivity.DescribeTarget())} " +
+                $"on {used} image{(used == 1 ? "" : "s")}: {Markup.Escape(sensitivity.DescribeGradient())}");
+            var written = ModelFigures.WriteSensitivityHistograms(sensitivity, folder, $"{used} image{(used == 1 ? "" : "s")}");
             WriteList(console, written, clock);
             return ExitCodes.Ok;
         }));

@@ -150,6 +150,10 @@ public static class ReportCommand
                     "most for per-tensor weights."));
             }
             sections.Add(FiguresSection.Build(figures));
+            // The first calibration batch (decoded again: a few crops, less than the analysis itself costs).
+            sections.Add(data is not null && focus is not null && data.Calibration() is { Count: > 0 } sensitivityBatches
+                ? Sensitivity(console, sims, focus, sensitivityBatches[0])
+                : SensitivitySection.Build([], null));
             sections.Add(QuantizerParametersSection.Build(sims, focus is null ? null : focus + ".weight_fake_quant"));
 
             var steps = new List<string> { "BatchNorm folded" };
@@ -292,6 +296,44 @@ public static class ReportCommand
     }
 
     private static string Images(int count) => count == 1 ? "1 image" : $"{count} images";
+
+    /// <summary>
+    /// The sensitivity analysis of the focus layer (its weight and the activation after it) in every model, on one
+    /// calibration batch: a few figures keep the report small.
+    /// </summary>
+    private static ReportSection Sensitivity(IAnsiConsole console, IReadOnlyList<ReportedSim> sims, string focus, Tensor batch)
+    {
+        var seed = SensitivityAnalysis.DefaultSeed(sims[0].Sim.Graph);
+        var runs = new List<ReportedSensitivity>();
+        foreach (var s in sims)
+        {
+            var selected = SensitivityQuantizers(s.Sim, focus);
+            runs.Add(new ReportedSensitivity(s.Label, SensitivityAnalysis.Run(s.Sim, [batch], seed, selected.Contains)));
+        }
+        console.MarkupLine($"sensitivity analysis of {Markup.Escape(focus)}: {Markup.Escape(SensitivityHistograms.DescribeTarget(seed))} backpropagated on {batch.Shape[0]} samples");
+        return SensitivitySection.Build(runs, $"the first calibration batch ({batch.Shape[0]} sample{(batch.Shape[0] == 1 ? "" : "s")})");
+    }
+
+    /// <summary>How many single-reader nodes (a ReLU, a Clip) may sit between a layer and the activation quantizer after it.</summary>
+    private const int MaxHopsToActivationQuantizer = 3;
+
+    /// <summary>The weight quantizer of <paramref name="layer"/> and the activation quantizer that reads its output (after its ReLU).</summary>
+    internal static IReadOnlySet<Quantizer> SensitivityQuantizers(QuantSim sim, string layer)
+    {
+        var selected = sim.Quantizers.Where(q => q.Kind == QuantizerKind.Weight && q.Target == layer).ToHashSet();
+        var value = sim.Graph.FindNode(layer)?.Output;
+        for (var hop = 0; value is not null && hop <= MaxHopsToActivationQuantizer; hop++)
+        {
+            var reader = sim.Quantizers.FirstOrDefault(q => q.Kind == QuantizerKind.Activation && ReferenceEquals(q.Input, value));
+            if (reader is not null)
+            {
+                selected.Add(reader);
+                break;
+            }
+            value = value.Uses.Count == 1 ? value.Uses[0].Node.Output : null;
+        }
+        return selected;
+    }
 
     private static ReportData TextData(int seed, int lines, int batchSize) =>
         new(

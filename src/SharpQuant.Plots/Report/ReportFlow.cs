@@ -2,7 +2,7 @@ namespace SharpQuant.Plots.Report;
 
 /// <summary>
 /// The section ids in the order of the flow (DESIGN.md: load, look at the graph, fold, equalize, quantize and
-/// calibrate, evaluate, look at the tensors, inspect the parameters). A report lists its sections in this order.
+/// calibrate, evaluate, look at the tensors and at their sensitivity, inspect the parameters). A report lists its sections in this order.
 /// </summary>
 public static class ReportFlow
 {
@@ -13,10 +13,11 @@ public static class ReportFlow
     public const string Quantization = "quantization";
     public const string Evaluation = "evaluation";
     public const string Figures = "figures";
+    public const string Sensitivity = "sensitivity";
     public const string QuantizationParameters = "qparams";
 
     public static IReadOnlyList<string> Order { get; } =
-        [Model, Graph, BatchNorm, Equalization, Quantization, Evaluation, Figures, QuantizationParameters];
+        [Model, Graph, BatchNorm, Equalization, Quantization, Evaluation, Figures, Sensitivity, QuantizationParameters];
 
     /// <summary>The sections sorted into flow order (sections with other ids keep their place after the known ones).</summary>
     public static IReadOnlyList<ReportSection> Sort(IEnumerable<ReportSection> sections) =>

@@ -50,6 +50,7 @@ public class ReportCommandTests(ITestOutputHelper output)
         Assert.Contains("22 BatchNormalization nodes folded into the layer before, 0 left in place", html);
         Assert.Contains("9 sets found: 9 pairs and 0 depthwise triples", html);
         Assert.Contains("Equalization was not applied", html);
+        Assert.Contains("No sensitivity analysis: backpropagating the model output needs inputs", html);
         // One figure: the widest-spread set layer, stage3.block1.conv2 (spread 30.9), as a real PNG.
         var figure = Assert.Single(Regex.Matches(html, "src=\"data:image/png;base64,([^\"]+)\""));
         var png = Convert.FromBase64String(figure.Groups[1].Value);
@@ -96,6 +97,20 @@ public class ReportCommandTests(ITestOutputHelper output)
         Assert.Contains("<td>stage2.block0.conv1</td><td class=\"num\">6.2</td><td class=\"num\">4.9</td>", html);
         Assert.Matches("<td>int8, no CLE</td><td class=\"num\">128</td>(<td class=\"num\">[^<]*</td>){3}<td class=\"num\">6.2</td>", html);
         Assert.Matches("<td>int8, with CLE</td><td class=\"num\">128</td>(<td class=\"num\">[^<]*</td>){3}<td class=\"num\">4.9</td>", html);
+
+        // Sensitivity: the chosen layer's weight and the activation after its ReLU, in both models, on one calibration batch.
+        Assert.Contains("sensitivity analysis of stage2.block0.conv1: the sum of the model's outputs backpropagated on 10 samples", stdout);
+        var sensitivity = html[html.IndexOf("id=\"sensitivity\"", StringComparison.Ordinal)..html.IndexOf("id=\"qparams\"", StringComparison.Ordinal)];
+        Assert.Contains("the first calibration batch (10 samples)", sensitivity);
+        Assert.Contains("straight through the rounding", sensitivity);
+        foreach (var label in new[] { "int8, no CLE", "int8, with CLE" })
+        {
+            foreach (var quantizer in new[] { "stage2.block0.conv1.weight_fake_quant", "stage2.block0.relu1.activation_fake_quant" })
+            {
+                Assert.Contains($"<td>{HtmlReportWriter.Escape(label)}</td><td>{quantizer}</td>", sensitivity);
+            }
+        }
+        Assert.Equal(4, Regex.Matches(sensitivity, "src=\"data:image/png;base64,").Count);
     }
 
     [SkippableFact]

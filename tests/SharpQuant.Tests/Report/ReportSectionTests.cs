@@ -125,4 +125,29 @@ public class ReportSectionTests
         Assert.Equal(ParagraphTone.Note, note.Tone);
         Assert.Contains("Not evaluated", note.Text);
     }
+
+    [Fact]
+    public void SensitivityShowsTheGradientItUsesATableAndOneFigurePerQuantizer()
+    {
+        var none = SensitivitySection.Build([], null);
+        Assert.Equal(ReportFlow.Sensitivity, none.Id);
+        Assert.Equal(ParagraphTone.Note, Assert.IsType<ReportParagraph>(Assert.Single(none.Blocks)).Tone);
+
+        var (sim, x, _) = Analysis.SensitivityAnalysisTests.TinyModel();
+        var run = SharpQuant.Analysis.SensitivityAnalysis.Run(sim, [x]);
+        var section = SensitivitySection.Build([new ReportedSensitivity("tiny", run)], "two random inputs");
+        var intro = Assert.IsType<ReportParagraph>(section.Blocks[0]);
+        Assert.Contains("two random inputs", intro.Text);
+        Assert.Contains("gradient of the sum of the model's outputs with respect to each quantizer's float input", intro.Text);
+        var table = section.Blocks.OfType<ReportTable>().Single();
+        Assert.Equal(3, table.Rows.Count);   // the conv weight, the ReLU output, the input
+        Assert.Equal(run.Weights[0].Quantizer.Name, table.Rows[0][1]);
+        Assert.Equal("6", table.Rows[0][2]);     // 2 × 3 weights
+        // The ReLU output (2 × 2 × 5 × 4 values) and the input (2 × 3 × 5 × 4), in the order the quantizers were inserted.
+        Assert.Equal(["80", "120"], table.Rows.Skip(1).Select(r => r[2]).OrderBy(int.Parse));
+        var figures = section.Blocks.OfType<ReportFigure>().ToList();
+        Assert.Equal(3, figures.Count);
+        Assert.All(figures, f => Assert.True(f.Png.Length > 10_000));
+        Assert.Contains("sensitivity (green)", figures[0].Caption);
+    }
 }
