@@ -159,7 +159,32 @@ public static class DemoCommand
             console.MarkupLine($"{boxplots.Count + histograms.Count} figures in {Markup.Escape(plots)} (every layer: sharpquant plot boxplots|histograms)");
             sections.Add(FiguresSection.Build(figures));
 
-            Step(console, $"10. weight scales of {FocusLayer}, without and with CLE (the tutorial's print_scale)");
+            Step(console, $"10. sensitivity: which bins of {FocusLayer} matter to the output");
+            if (data is null)
+            {
+                console.MarkupLine("[yellow]the sensitivity analysis backpropagates real inputs:[/] sharpquant demo --images DIR (or sharpquant plot sensitivity --images DIR)");
+                sections.Add(SensitivitySection.Build([], null));
+            }
+            else
+            {
+                var batch = data.Evaluation()[0].Input;
+                var seed = SensitivityAnalysis.DefaultSeed(folded.Graph);
+                var description = $"one evaluation batch ({batch.Shape[0]} samples)";
+                var runs = new List<ReportedSensitivity>();
+                foreach (var (s, label) in sims.Zip([WithoutCleLabel, WithCleLabel]))
+                {
+                    var selected = ReportCommand.SensitivityQuantizers(s.Sim, FocusLayer);
+                    var result = SensitivityAnalysis.Run(s.Sim, [batch], seed, selected.Contains);
+                    runs.Add(new ReportedSensitivity(s.Label, result));
+                    var sensitivityPlots = ModelFigures.WriteSensitivityHistograms(result, Path.Combine(plots, label.Replace(' ', '-')), description);
+                    written.AddRange(sensitivityPlots);
+                }
+                console.MarkupLine($"{Markup.Escape(SensitivityHistograms.DescribeTarget(seed))} backpropagated through both simulations on {description}; " +
+                    "the green overlay sums the gradients into the histogram bins (all layers: sharpquant plot sensitivity)");
+                sections.Add(SensitivitySection.Build(runs, description));
+            }
+
+            Step(console, $"11. weight scales of {FocusLayer}, without and with CLE (the tutorial's print_scale)");
             foreach (var s in sims)
             {
                 var q = QParamsReport.Of(s.Sim, FocusLayer + ".weight_fake_quant").Single();
@@ -168,7 +193,7 @@ public static class DemoCommand
             }
             sections.Add(QuantizerParametersSection.Build(sims, FocusLayer + ".weight_fake_quant"));
 
-            Step(console, "11. export int8 models that ONNX Runtime runs with integer kernels");
+            Step(console, "12. export int8 models that ONNX Runtime runs with integer kernels");
             foreach (var (s, name) in sims.Zip(["no-cle", "cle"]))
             {
                 var path = Path.Combine(folder, $"resnet18-{name}-int8.onnx");
@@ -177,7 +202,7 @@ public static class DemoCommand
                 console.MarkupLine($"{Markup.Escape(s.Label)}: {export.Weights} int8 weights → {Markup.Escape(path)} ({(double)export.FloatBytes / export.QuantizedBytes:F2}× smaller)");
             }
 
-            Step(console, "12. the report");
+            Step(console, "13. the report");
             var reportPath = Path.Combine(folder, "report.html");
             var document = new ReportDocument("SharpQuant demo: the default ResNet18",
                 $"BatchNorm folded, equalized (CLE), int8 simulated without and with CLE, {(data is null ? "data-free ranges" : "calibrated and evaluated on photos")}", sections)

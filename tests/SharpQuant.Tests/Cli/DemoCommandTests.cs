@@ -20,7 +20,7 @@ public class DemoCommandTests
         Assert.True(code == 0, stderr);
 
         // The flow's steps, in order, and what each shows.
-        var steps = new[] { "1. load", "2. the graph", "3. fold BatchNorm", "4–5. find the layers", "6. describe", "7. ranges without images", "8. evaluate", "9. look", "10. weight scales", "11. export", "12. the report", "total time" };
+        var steps = new[] { "1. load", "2. the graph", "3. fold BatchNorm", "4–5. find the layers", "6. describe", "7. ranges without images", "8. evaluate", "9. look", "10. sensitivity", "11. weight scales", "12. export", "13. the report", "total time" };
         var positions = steps.Select(s => stdout.IndexOf(s, StringComparison.Ordinal)).ToList();
         Assert.All(positions, p => Assert.True(p >= 0, stdout));
         Assert.Equal(positions.Order(), positions);
@@ -78,8 +78,15 @@ public class DemoCommandTests
             Assert.InRange(cosine, 0.99, 1.0);
         }
         Assert.True(File.Exists(Path.Combine(folder, "plots", "with-CLE", "stage2.block0.relu1.activation-hist.png")));
+        foreach (var variant in new[] { "without-CLE", "with-CLE" })
+        {
+            var weight = PngImages.Decode(Path.Combine(folder, "plots", variant, "stage2.block0.conv1.weight-sensitivity.png"));
+            Assert.True(PngImages.InkFraction(weight, PngImages.Whole(weight)) > 0.01);
+            Assert.True(File.Exists(Path.Combine(folder, "plots", variant, "stage2.block0.relu1.activation-sensitivity.png")));
+        }
         var html = File.ReadAllText(Path.Combine(folder, "report.html"));
-        Assert.Equal(5, Regex.Matches(html, "src=\"data:image/png;base64,").Count);
+        // Boxplots, 2 weight and 2 activation histograms, and 4 sensitivity overlays (weight and activation, both models).
+        Assert.Equal(9, Regex.Matches(html, "src=\"data:image/png;base64,").Count);
     }
 
     [Fact]
