@@ -39,8 +39,7 @@ public static class EvaluateCommand
                 "the evaluation images (2nd, 4th, …) or all; without --split every image once, whole",
         };
         split.AcceptOnlyFromAmong("calibration", "evaluation", "all");
-        var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18, imagenet or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
-        preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
+        var preset = QuantOptions.Preset();
         var labels = new Option<string>("--labels") { Description = "Class names, one per line or \"index label\" lines; prints the top-k per image" };
         var top = new Option<int>("--top") { Description = "How many classes --labels prints per image", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };

@@ -40,14 +40,11 @@ public static class FinetuneCommand
             DefaultValueFactory = _ => DefaultTextSeed,
         };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the fine-tuned model (and OUT.sim.onnx beside it)", Required = true };
-        var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18, imagenet or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
-        preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
-        var weights = new Option<string>("--weights") { Description = "Weight granularity: per-channel or per-tensor", DefaultValueFactory = _ => "per-channel" };
-        weights.AcceptOnlyFromAmong("per-channel", "per-tensor");
-        var wbits = new Option<int>("--wbits") { Description = "Weight bits (2-16; export needs 8 or fewer)", DefaultValueFactory = _ => 8 };
-        var abits = new Option<int>("--abits") { Description = "Activation bits (2-16; an int8 export needs 8)", DefaultValueFactory = _ => 8 };
-        var observer = new Option<string>("--observer") { Description = "Activation observer of the starting point: minmax, moving-average, percentile, mse or entropy", DefaultValueFactory = _ => "minmax" };
-        observer.AcceptOnlyFromAmong("minmax", "moving-average", "percentile", "mse", "entropy");
+        var preset = QuantOptions.Preset();
+        var weights = QuantOptions.WeightGranularity();
+        var wbits = QuantOptions.WeightBits();
+        var abits = QuantOptions.ActivationBits();
+        var observer = QuantOptions.Observer("minmax", "Activation observer of the starting point: minmax, moving-average, percentile, mse or entropy");
         var learn = new Option<string>("--learn")
         {
             Description = "What to learn, comma-separated: scales, zero-points (affine quantizers), weights",

@@ -87,15 +87,12 @@ public static class PlotCommand
         var layer = LayerOption();
         var outDir = OutOption();
         var images = new Option<string>("--images") { Description = "Also draw activation histograms: calibrate on these images and stream them through the simulation" };
-        var preset = new Option<string>("--preset") { Description = "Image preprocessing for --images: resnet18, imagenet or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
-        preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
+        var preset = QuantOptions.Preset("Image preprocessing for --images: resnet18, imagenet or ppocr-cls");
         var count = new Option<int?>("--count") { Description = "Use only the first N images of --images (default: all)" };
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
-        var weights = new Option<string>("--weights") { Description = "Weight granularity: per-channel or per-tensor", DefaultValueFactory = _ => "per-channel" };
-        weights.AcceptOnlyFromAmong("per-channel", "per-tensor");
-        var wbits = new Option<int>("--wbits") { Description = "Weight bits (2-16)", DefaultValueFactory = _ => 8 };
-        var observer = new Option<string>("--observer") { Description = "Activation observer: minmax, moving-average, percentile, mse or entropy", DefaultValueFactory = _ => "entropy" };
-        observer.AcceptOnlyFromAmong("minmax", "moving-average", "percentile", "mse", "entropy");
+        var weights = QuantOptions.WeightGranularity();
+        var wbits = QuantOptions.WeightBits("Weight bits (2-16)");
+        var observer = QuantOptions.Observer("entropy");
         var compare = new Option<string>("--compare") { Description = "Not for histograms: draw two models' boxplots side by side with plot boxplots --compare", Hidden = true };
         var command = new Command("histograms", "Weight histograms on the integer grid (and activation histograms with --images), 5 bins per quantization step")
         {
@@ -172,15 +169,12 @@ public static class PlotCommand
         var layer = LayerOption();
         var outDir = OutOption();
         var images = new Option<string>("--images") { Description = "Images to calibrate on and to backpropagate the model output of", Required = true };
-        var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18, imagenet or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
-        preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
+        var preset = QuantOptions.Preset();
         var count = new Option<int?>("--count") { Description = "Use only the first N images of --images (default: all)" };
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
-        var weights = new Option<string>("--weights") { Description = "Weight granularity: per-channel or per-tensor", DefaultValueFactory = _ => "per-channel" };
-        weights.AcceptOnlyFromAmong("per-channel", "per-tensor");
-        var wbits = new Option<int>("--wbits") { Description = "Weight bits (2-16)", DefaultValueFactory = _ => 8 };
-        var observer = new Option<string>("--observer") { Description = "Activation observer: minmax, moving-average, percentile, mse or entropy", DefaultValueFactory = _ => "entropy" };
-        observer.AcceptOnlyFromAmong("minmax", "moving-average", "percentile", "mse", "entropy");
+        var weights = QuantOptions.WeightGranularity();
+        var wbits = QuantOptions.WeightBits("Weight bits (2-16)");
+        var observer = QuantOptions.Observer("entropy");
         var gradientOf = new Option<string>("--gradient-of")
         {
             Description = "What is backpropagated: sum (the sum of every output), top1 (each sample's largest output), " +

@@ -39,11 +39,9 @@ public static class ReportCommand
             Description = $"For the ppocr-cls model: calibrate on {CalibrationTextLines} rendered text lines (seed + 1) and evaluate fidelity and accuracy on N others (seed)",
         };
         var seed = new Option<int>("--seed") { Description = "Seed of the image crops and the rendered text lines", DefaultValueFactory = _ => EvaluateCommand.DefaultSeed };
-        var preset = new Option<string>("--preset") { Description = "Image preprocessing: resnet18, imagenet or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
-        preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
+        var preset = QuantOptions.Preset();
         var equalize = new Option<bool>("--equalize") { Description = "Also equalize (CLE) and compare the int8 models without and with it" };
-        var observer = new Option<string>("--observer") { Description = "Activation observer: minmax, moving-average, percentile, mse or entropy", DefaultValueFactory = _ => "entropy" };
-        observer.AcceptOnlyFromAmong("minmax", "moving-average", "percentile", "mse", "entropy");
+        var observer = QuantOptions.Observer("entropy");
         var layer = new Option<string>("--layer")
         {
             Description = "Layer whose per-channel weight ranges are drawn and whose scales are printed in full " +

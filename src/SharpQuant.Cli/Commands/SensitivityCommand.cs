@@ -23,15 +23,13 @@ public static class SensitivityCommand
     {
         var model = ModelArgument.Create();
         var images = new Option<string>("--images") { Description = "Folder of images to calibrate and measure on" };
-        var preset = new Option<string>("--preset") { Description = "Image preprocessing for --images: resnet18 or ppocr-cls", DefaultValueFactory = _ => "resnet18" };
-        preset.AcceptOnlyFromAmong([.. ImagePresets.Names]);
+        var preset = QuantOptions.Preset("Image preprocessing for --images: resnet18 or ppocr-cls");
         var textOrientation = new Option<int?>("--text-orientation") { Description = "Use N rendered text lines with orientation labels (0 upright, 1 turned) instead of images; MODEL must be the ppocr-cls classifier" };
         var seed = new Option<int>("--seed") { Description = "Seed of the rendered text lines", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--output", "-o") { Description = "Also write the table (and the accuracy-aware steps) as JSON to this file" };
         var modes = new Option<string>("--modes") { Description = "What to measure per layer, comma-separated: weights, activations, both (each costs one session build per layer)", DefaultValueFactory = _ => "weights,activations,both" };
         var layers = new Option<string[]>("--layers") { Description = "Only rows whose name matches these globs (stage4.*)", AllowMultipleArgumentsPerToken = true };
-        var weights = new Option<string>("--weights") { Description = "Weight granularity: per-channel or per-tensor", DefaultValueFactory = _ => "per-channel" };
-        weights.AcceptOnlyFromAmong("per-channel", "per-tensor");
+        var weights = QuantOptions.WeightGranularity();
         var wbits = new Option<int?>("--wbits") { Description = "Weight bits (2-16; default: 8, or 7 where this CPU reduces range)" };
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
         var targetSqnr = new Option<double?>("--target-sqnr") { Description = "Keep the most sensitive layers in float until the model-output SQNR reaches DB" };
