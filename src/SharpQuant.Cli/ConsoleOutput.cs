@@ -24,4 +24,8 @@ public static class ConsoleOutput
         }
         return console;
     }
+
+    /// <summary>The progress display every long command uses: description, bar, percentage, time left.</summary>
+    public static Progress ProgressBar(this IAnsiConsole console) =>
+        console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn());
 }

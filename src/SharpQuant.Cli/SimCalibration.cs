@@ -9,16 +9,25 @@ namespace SharpQuant.Cli;
 /// </summary>
 public static class SimCalibration
 {
-    public static void WithProgress(IAnsiConsole console, QuantSim sim, IEnumerable<Tensor> batches, int expectedBatches, string label = "calibrating")
+    public static void WithProgress(IAnsiConsole console, QuantSim sim, IEnumerable<Tensor> batches, int expectedBatches, string label = "calibrating") =>
+        Track(console, label, expectedBatches, progress =>
+        {
+            sim.Calibrate(batches, progress, totalBatches: expectedBatches);
+            return true;
+        });
+
+    /// <summary>Runs work that reports once per batch (calibration, histogram collection, backpropagation) under a progress bar.</summary>
+    public static T Track<T>(IAnsiConsole console, string label, int expectedBatches, Func<IProgress<CalibrationProgress>, T> work)
     {
-        console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+        T result = default!;
+        console.ProgressBar()
             .Start(ctx =>
             {
-                var task = ctx.AddTask(Markup.Escape(label), maxValue: expectedBatches);
-                sim.Calibrate(batches, new BatchProgress(task), totalBatches: expectedBatches);
+                var task = ctx.AddTask(Markup.Escape(label), maxValue: Math.Max(1, expectedBatches));
+                result = work(new BatchProgress(task));
                 task.Value = task.MaxValue;
             });
+        return result;
     }
 
     /// <summary>Data-free activation ranges; prints what was set and warns (on <paramref name="error"/>) about every quantizer left out.</summary>

@@ -220,8 +220,7 @@ public static class FinetuneCommand
     private static FineTuneResult FineTune(IAnsiConsole console, QuantSim sim, Graph floatGraph, IReadOnlyList<Tensor> samples, FineTuneOptions options)
     {
         FineTuneResult? result = null;
-        console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+        console.ProgressBar()
             .Start(ctx =>
             {
                 var task = ctx.AddTask("fine-tuning", maxValue: options.Steps);

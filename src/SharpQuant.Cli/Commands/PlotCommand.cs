@@ -106,14 +106,7 @@ public static class PlotCommand
             {
                 throw new UsageException("--compare is for boxplots (sharpquant plot boxplots MODEL --compare OTHER.onnx)");
             }
-            if (parse.GetValue(wbits) is < 2 or > 16)
-            {
-                throw new UsageException("--wbits takes 2 to 16 bits");
-            }
-            if (parse.GetValue(count) is < 1)
-            {
-                throw new UsageException("--count takes 1 or more images");
-            }
+            CheckGridOptions(parse, wbits, count, batch);
             if (parse.GetValue(images) is null && parse.GetValue(count) is not null)
             {
                 throw new UsageException("--count limits the --images folder");
@@ -127,11 +120,7 @@ public static class PlotCommand
             var data = parse.GetValue(images) is { } imageFolder ? new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch)) : null;
 
             var graph = ModelArgument.LoadBatchable(path).FoldBatchNorm();
-            var config = QConfig.Default with
-            {
-                Activation = QuantSpec.FakeQuantAct with { Observer = QuantizeCommand.ParseObserver(parse.GetValue(observer)!) },
-                Weight = QuantSpec.FakeQuantWeight with { Bits = parse.GetValue(wbits), Axis = parse.GetValue(weights) == "per-channel" ? 0 : null },
-            };
+            var config = GridConfig(parse, observer, wbits, weights);
             var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
             var candidates = sim.Quantizers.Where(q => q.Kind == QuantizerKind.Weight || data is not null).Select(q => q.Target).ToList();
             selection.RequireEachMatches(candidates, data is null ? "layer with a weight" : "layer or activation");
@@ -140,14 +129,9 @@ public static class PlotCommand
             if (data is not null)
             {
                 var limit = parse.GetValue(count);
-                var samples = Math.Min(limit ?? int.MaxValue, data.ExpectedSamples);
-                var totalBatches = (samples + data.BatchSize - 1) / data.BatchSize;
-                WithProgress(console, "calibrating", totalBatches, progress =>
-                {
-                    sim.Calibrate(Limit(data.Batches(), limit), progress, totalBatches: totalBatches);
-                    return 0;
-                });
-                var histograms = WithProgress(console, "activation histograms", totalBatches, progress =>
+                var totalBatches = ExpectedBatches(data, limit);
+                SimCalibration.WithProgress(console, sim, Limit(data.Batches(), limit), totalBatches);
+                var histograms = SimCalibration.Track(console, "activation histograms", totalBatches, progress =>
                     ActivationHistograms.Collect(sim, Limit(data.Batches(), limit), q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
                 foreach (var skipped in data.Skipped)
                 {
@@ -191,18 +175,7 @@ public static class PlotCommand
         {
             var clock = Stopwatch.StartNew();
             var console = ConsoleOutput.For(context.Out);
-            if (parse.GetValue(wbits) is < 2 or > 16)
-            {
-                throw new UsageException("--wbits takes 2 to 16 bits");
-            }
-            if (parse.GetValue(count) is < 1)
-            {
-                throw new UsageException("--count takes 1 or more images");
-            }
-            if (parse.GetValue(batch) < 1)
-            {
-                throw new UsageException("--batch takes 1 or more images");
-            }
+            CheckGridOptions(parse, wbits, count, batch);
             var path = ModelArgument.Resolve(parse.GetValue(model));
             var folder = parse.GetValue(outDir)!;
             var selection = new LayerSelection(parse.GetValue(layer));
@@ -212,11 +185,7 @@ public static class PlotCommand
             var data = new ImageBatches(parse.GetValue(images)!, imagePreset, parse.GetValue(batch));
 
             var graph = ModelArgument.LoadBatchable(path).FoldBatchNorm();
-            var config = QConfig.Default with
-            {
-                Activation = QuantSpec.FakeQuantAct with { Observer = QuantizeCommand.ParseObserver(parse.GetValue(observer)!) },
-                Weight = QuantSpec.FakeQuantWeight with { Bits = parse.GetValue(wbits), Axis = parse.GetValue(weights) == "per-channel" ? 0 : null },
-            };
+            var config = GridConfig(parse, observer, wbits, weights);
             var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
             selection.RequireEachMatches(sim.Quantizers.Select(q => q.Target).ToList(), "layer or activation");
             var seed = parse.GetValue(gradientOf) switch
@@ -227,14 +196,9 @@ public static class PlotCommand
             };
 
             var limit = parse.GetValue(count);
-            var samples = Math.Min(limit ?? int.MaxValue, data.ExpectedSamples);
-            var totalBatches = (samples + data.BatchSize - 1) / data.BatchSize;
-            WithProgress(console, "calibrating", totalBatches, progress =>
-            {
-                sim.Calibrate(Limit(data.Batches(), limit), progress, totalBatches: totalBatches);
-                return 0;
-            });
-            var sensitivity = WithProgress(console, "backpropagating", totalBatches, progress =>
+            var totalBatches = ExpectedBatches(data, limit);
+            SimCalibration.WithProgress(console, sim, Limit(data.Batches(), limit), totalBatches);
+            var sensitivity = SimCalibration.Track(console, "backpropagating", totalBatches, progress =>
                 SensitivityAnalysis.Run(sim, Limit(data.Batches(), limit), seed, q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
             foreach (var skipped in data.Skipped)
             {
@@ -276,24 +240,35 @@ public static class PlotCommand
         }
     }
 
-    private static T WithProgress<T>(IAnsiConsole console, string what, int totalBatches, Func<IProgress<CalibrationProgress>, T> work)
+    /// <summary>The options histograms and sensitivity share, checked the same way.</summary>
+    private static void CheckGridOptions(ParseResult parse, Option<int> wbits, Option<int?> count, Option<int> batch)
     {
-        T result = default!;
-        console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask(what, maxValue: Math.Max(1, totalBatches));
-                result = work(new BatchProgress(task));
-                task.Value = task.MaxValue;
-            });
-        return result;
+        if (parse.GetValue(wbits) is < 2 or > 16)
+        {
+            throw new UsageException("--wbits takes 2 to 16 bits");
+        }
+        if (parse.GetValue(count) is < 1)
+        {
+            throw new UsageException("--count takes 1 or more images");
+        }
+        if (parse.GetValue(batch) < 1)
+        {
+            throw new UsageException("--batch takes 1 or more images");
+        }
     }
 
-    // Synchronous on purpose, as in QuantizeCommand: System.Progress<T> would report late or out of order.
-    private sealed class BatchProgress(ProgressTask task) : IProgress<CalibrationProgress>
+    /// <summary>The default int8 qconfig with the command's observer, weight bits and granularity.</summary>
+    private static QConfig GridConfig(ParseResult parse, Option<string> observer, Option<int> wbits, Option<string> weights) => QConfig.Default with
     {
-        public void Report(CalibrationProgress value) => task.Value = value.Batches;
+        Activation = QuantSpec.FakeQuantAct with { Observer = QuantizeCommand.ParseObserver(parse.GetValue(observer)!) },
+        Weight = QuantSpec.FakeQuantWeight with { Bits = parse.GetValue(wbits), Axis = parse.GetValue(weights) == "per-channel" ? 0 : null },
+    };
+
+    /// <summary>Batches of the folder once <paramref name="limit"/> samples at most are taken.</summary>
+    private static int ExpectedBatches(ImageBatches data, int? limit)
+    {
+        var samples = Math.Min(limit ?? int.MaxValue, data.ExpectedSamples);
+        return Math.Max(1, (samples + data.BatchSize - 1) / data.BatchSize);
     }
 
     private static void WriteList(IAnsiConsole console, IReadOnlyList<string> written, Stopwatch clock)

@@ -232,8 +232,7 @@ public static class ReportCommand
             var fidelity = sims.Select(_ => new FidelityAccumulator()).ToList();
             var accuracy = sims.Select(_ => new AccuracyAccumulator(1)).ToList();
             var floatAccuracy = new AccuracyAccumulator(1);
-            console.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            console.ProgressBar()
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("evaluating", maxValue: batches.Count);

@@ -175,8 +175,7 @@ public static class SensitivityCommand
     private static SensitivityTable Measure(IAnsiConsole console, LayerSensitivity sensitivity, SensitivityOptions options)
     {
         SensitivityTable? table = null;
-        console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+        console.ProgressBar()
             .Start(ctx =>
             {
                 var task = ctx.AddTask("measuring");
