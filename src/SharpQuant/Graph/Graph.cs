@@ -256,13 +256,14 @@ public sealed partial class Graph
     }
 
     /// <summary>Removes constants and nodes nothing reads (dead code), keeping graph inputs and outputs.</summary>
-    public int RemoveUnused()
+    /// <param name="keep">Values to keep as if something read them (values about to be tapped), with what computes them.</param>
+    public int RemoveUnused(IReadOnlyCollection<string>? keep = null)
     {
         var removed = 0;
         for (var i = _nodes.Count - 1; i >= 0; i--)
         {
             var node = _nodes[i];
-            if (node.Outputs.All(o => o.Uses.Count == 0 && !_outputs.Contains(o)) && !HasSideEffects(node))
+            if (node.Outputs.All(o => o.Uses.Count == 0 && !_outputs.Contains(o) && keep?.Contains(o.Name) != true) && !HasSideEffects(node))
             {
                 RemoveNode(node);
                 removed++;

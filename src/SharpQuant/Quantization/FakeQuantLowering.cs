@@ -5,14 +5,19 @@ namespace SharpQuant.Quantization;
 /// x̂ = (Clip(Round(x / s) + z, qmin, qmax) − z) · s with Div, Round, Add, Clip, Sub and Mul (Round is
 /// half-to-even in ONNX, as in the formulas). A disabled FakeQuant becomes the identity. Per-channel scale and
 /// zero point are reshaped to broadcast along their axis. FakeQuants of constants (weights) are folded into
-/// constants with the same formulas in C#. The opset is raised to 13 where needed (Round and
-/// Clip with tensor bounds need 11).
+/// constants with the same formulas in C#. A convolution whose input, weight and output are all quantized is lowered
+/// the way ONNX Runtime's QLinearConv computes it (<see cref="IntegerConvUnit"/>), so the simulation and the QDQ export
+/// agree value for value. The opset is raised to 13 where needed (Round and Clip with tensor bounds need 11).
 /// </summary>
 public static class FakeQuantLowering
 {
     public const long MinimumOpset = 13;
 
-    public static Graph Lower(Graph graph)
+    /// <param name="keep">
+    /// Values to keep computable (taps). The float value an integer unit's output quantizer reads is not on the
+    /// integer path; when it is tapped, the float convolution (and ReLU) that computes it stays beside the unit.
+    /// </param>
+    public static Graph Lower(Graph graph, IReadOnlyCollection<string>? keep = null)
     {
         var fakeQuants = graph.Nodes.Where(FakeQuantOp.Is).ToList();
         if (fakeQuants.Count == 0)
@@ -21,19 +26,30 @@ public static class FakeQuantLowering
         }
         var lowered = graph.Clone();
         Passes.OpsetUpgrade.RaiseTo(lowered, MinimumOpset);
+        // Found before anything is rewritten: a unit reads its quantizers' parameters and the original bias.
+        var integerUnits = IntegerConvUnit.Find(lowered);
         foreach (var layer in lowered.Nodes.Where(n => n.OpType is "Conv" or "Gemm").ToList())
         {
             RoundBiasToExportGrid(lowered, layer);
         }
+        // Graph order is topological, so a unit's input quantizer is lowered (and its integers known) before the unit.
+        var integers = new Dictionary<Node, Value>(ReferenceEqualityComparer.Instance);
         foreach (var fq in lowered.Nodes.Where(FakeQuantOp.Is).ToList())
         {
-            LowerOne(lowered, fq);
+            if (integerUnits.TryGetValue(fq, out var unit) && integers.TryGetValue(unit.InputFakeQuant, out var input))
+            {
+                LowerIntegerUnit(lowered, unit, input, integers);
+            }
+            else
+            {
+                LowerOne(lowered, fq, integers);
+            }
         }
-        lowered.RemoveUnused();
+        lowered.RemoveUnused(keep);
         return lowered;
     }
 
-    private static void LowerOne(Graph graph, Node fq)
+    private static void LowerOne(Graph graph, Node fq, Dictionary<Node, Value> integers)
     {
         var x = fq.Input(0);
         if (!FakeQuantOp.IsEnabled(fq))
@@ -51,21 +67,34 @@ public static class FakeQuantLowering
             graph.RemoveNode(fq);
             return;
         }
+        var scale = graph.AddConstant(fq.ModuleName + ".s", Tensor.FromFloats(p.Scale, BroadcastShape(x, fq, p)));
+        var div = graph.AddNode("Div", [x, scale], moduleName: fq.ModuleName + ".div", after: fq);
+        div.Output.ElementType = ElementType.Float;
+        FinishActivation(graph, fq, p, div, scale, integers);
+    }
+
+    /// <summary>
+    /// The rest of a FakeQuant once its input is on the grid's scale (x / s): Round, Add z, Clip, Sub z, then
+    /// Mul s back to floats. The centred integers (q − z) are recorded for integer units that read this quantizer.
+    /// </summary>
+    private static void FinishActivation(Graph graph, Node fq, QParams p, Node scaled, Value scale, Dictionary<Node, Value> integers)
+    {
         var prefix = fq.ModuleName;
-        var shape = BroadcastShape(x, fq, p);
-        var scale = graph.AddConstant(prefix + ".s", Tensor.FromFloats(p.Scale, shape));
-        var zero = graph.AddConstant(prefix + ".z", Tensor.FromFloats(p.ZeroPoint.Select(z => (float)z).ToArray(), shape));
+        var zero = graph.AddConstant(prefix + ".z", Tensor.FromFloats(p.ZeroPoint.Select(z => (float)z).ToArray(), scale.ConstantValue!.Shape.ToArray()));
         var qmin = graph.AddConstant(prefix + ".qmin", Tensor.Scalar(p.QMin));
         var qmax = graph.AddConstant(prefix + ".qmax", Tensor.Scalar(p.QMax));
-        var div = graph.AddNode("Div", [x, scale], moduleName: prefix + ".div", after: fq);
-        var round = graph.AddNode("Round", [div.Output], moduleName: prefix + ".round", after: div);
+        var round = graph.AddNode("Round", [scaled.Output], moduleName: prefix + ".round", after: scaled);
         var add = graph.AddNode("Add", [round.Output, zero], moduleName: prefix + ".add_zp", after: round);
         var clip = graph.AddNode("Clip", [add.Output, qmin, qmax], moduleName: prefix + ".clip", after: add);
         var sub = graph.AddNode("Sub", [clip.Output, zero], moduleName: prefix + ".sub_zp", after: clip);
         var mul = graph.AddNode("Mul", [sub.Output, scale], moduleName: prefix + ".mul", after: sub);
-        foreach (var n in new[] { div, round, add, clip, sub, mul })
+        foreach (var n in new[] { round, add, clip, sub, mul })
         {
             n.Output.ElementType = ElementType.Float;
+        }
+        if (!p.IsPerChannel)
+        {
+            integers[fq] = sub.Output;
         }
         var name = fq.Output.Name;
         var wasOutput = fq.Output.IsGraphOutput;
@@ -76,6 +105,52 @@ public static class FakeQuantLowering
             // The quantized value keeps the FakeQuant's output name, so it can still be tapped after lowering.
             graph.RenameValue(mul.Output, name);
         }
+    }
+
+    /// <summary>
+    /// A Conv unit as QLinearConv computes it (see <see cref="IntegerConvUnit"/>): the convolution of the input's
+    /// centred integers with the integer weight and bias, times the multiplier M, through the ReLU, then the output
+    /// quantizer from its Round on.
+    /// </summary>
+    private static void LowerIntegerUnit(Graph graph, IntegerConvUnit unit, Value input, Dictionary<Node, Value> integers)
+    {
+        var conv = unit.Conv;
+        var prefix = conv.ModuleName + ".integer";
+        var weight = unit.IntegerWeight();
+        var channels = (int)weight.Shape[0];
+        // [C, 1, …, 1]: broadcasts along the output's channel axis whatever the number of spatial dimensions.
+        var channelShape = Enumerable.Repeat(1L, weight.Rank - 1).ToArray();
+        channelShape[0] = channels;
+        var bias = unit.IntegerBias();
+        var inputs = new List<Value?> { input, graph.AddConstant(prefix + ".weight", weight) };
+        var wideBias = bias is not null && IntegerConvUnit.NeedsInt32Bias(bias);
+        if (bias is not null && !wideBias)
+        {
+            inputs.Add(graph.AddConstant(prefix + ".bias", Tensor.FromFloats(bias.Select(b => (float)b).ToArray(), bias.Length)));
+        }
+        var accumulate = graph.AddNode("Conv", inputs, moduleName: prefix + ".conv", attributes: conv.Attributes, after: unit.OutputFakeQuant);
+        accumulate.Output.ElementType = ElementType.Float;
+        if (wideBias)
+        {
+            var toInt = graph.AddNode("Cast", [accumulate.Output], moduleName: prefix + ".to_int32", after: accumulate,
+                attributes: new Dictionary<string, AttributeValue> { ["to"] = AttributeValue.Of((long)ElementType.Int32) });
+            toInt.Output.ElementType = ElementType.Int32;
+            var add = graph.AddNode("Add", [toInt.Output, graph.AddConstant(prefix + ".bias", Tensor.Create(bias!, channelShape))], moduleName: prefix + ".add_bias", after: toInt);
+            add.Output.ElementType = ElementType.Int32;
+            accumulate = graph.AddNode("Cast", [add.Output], moduleName: prefix + ".to_float", after: add,
+                attributes: new Dictionary<string, AttributeValue> { ["to"] = AttributeValue.Of((long)ElementType.Float) });
+            accumulate.Output.ElementType = ElementType.Float;
+        }
+        var multiplier = graph.AddConstant(prefix + ".multiplier", Tensor.FromFloats(unit.Multipliers(channels), channelShape));
+        var scaled = graph.AddNode("Mul", [accumulate.Output, multiplier], moduleName: prefix + ".requantize", after: accumulate);
+        if (unit.Relu is not null)
+        {
+            scaled = graph.AddNode("Relu", [scaled.Output], moduleName: prefix + ".relu", after: scaled);
+        }
+        scaled.Output.ElementType = ElementType.Float;
+        var fq = unit.OutputFakeQuant;
+        var scale = graph.AddConstant(fq.ModuleName + ".s", Tensor.FromFloats(unit.Output.Scale, unit.Output.Count));
+        FinishActivation(graph, fq, unit.Output, scaled, scale, integers);
     }
 
     /// <summary>

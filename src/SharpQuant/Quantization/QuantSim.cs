@@ -178,8 +178,16 @@ public sealed class QuantSim
     /// </summary>
     public const string NchwcTransformer = "NchwcTransformer";
 
-    /// <summary>An executor that runs the simulation (FakeQuant lowered to elementwise ONNX ops).</summary>
-    public GraphExecutor CreateExecutor(ExecutorOptions? options = null) => new(Graph, options, FakeQuantLowering.Lower);
+    /// <summary>
+    /// An executor that runs the simulation (FakeQuant lowered to elementwise ONNX ops, fully quantized convolutions
+    /// in integer form). ONNX Runtime's Conv–Mul fusion is left out: it would fold the requantization multiplier
+    /// into the integer weights of those convolutions.
+    /// </summary>
+    public GraphExecutor CreateExecutor(ExecutorOptions? options = null)
+    {
+        options ??= ExecutorOptions.Default;
+        return new(Graph, options with { DisabledOptimizers = [.. options.DisabledOptimizers.Append(IntegerConvUnit.ConvMulFusion).Distinct()] }, FakeQuantLowering.Lower);
+    }
 
     /// <summary>
     /// Runs the batches with every observing activation quantizer's input tapped (one ONNX Runtime run per batch),

@@ -12,14 +12,17 @@ public sealed class GraphExecutor : IDisposable
 {
     private readonly Graph _graph;
     private readonly ExecutorOptions _options;
-    private readonly Func<Graph, Graph>? _lowering;
+    private readonly Func<Graph, IReadOnlyCollection<string>, Graph>? _lowering;
     private readonly Dictionary<string, CachedSession> _sessions = new(StringComparer.Ordinal);
     private long _graphVersion = -1;
     private long _useCounter;
     private bool _disposed;
 
-    /// <param name="lowering">Rewrites the graph into standard ONNX before it runs (for example FakeQuant nodes); it must keep value names.</param>
-    public GraphExecutor(Graph graph, ExecutorOptions? options = null, Func<Graph, Graph>? lowering = null)
+    /// <param name="lowering">
+    /// Rewrites the graph into standard ONNX before it runs (for example FakeQuant nodes), given the values that will
+    /// be tapped; it must keep value names and keep the tapped values computable.
+    /// </param>
+    public GraphExecutor(Graph graph, ExecutorOptions? options = null, Func<Graph, IReadOnlyCollection<string>, Graph>? lowering = null)
     {
         _graph = graph;
         _options = options ?? ExecutorOptions.Default;
@@ -161,7 +164,7 @@ public sealed class GraphExecutor : IDisposable
             oldest.Value.Dispose();
             _sessions.Remove(oldest.Key);
         }
-        var lowered = _lowering is null ? _graph : _lowering(_graph);
+        var lowered = _lowering is null ? _graph : _lowering(_graph, taps);
         var extra = taps.Select(t => lowered.FindValue(t) ?? throw new SharpQuantException($"cannot tap '{t}': lowering removed it")).ToList();
         var bytes = OnnxExporter.ToBytes(lowered, extra);
         cached = new CachedSession(bytes, _options, _graph.Inputs.Select(i => i.Name).ToArray(), _graph.Outputs.Select(o => o.Name).Concat(taps).ToArray())

@@ -43,11 +43,12 @@ public class QdqExportTests(ITestOutputHelper output)
         var step = sim.Quantizers.Single(q => q.Target == "stage4.block2.relu2").QParams.Scale[0];
         var diffs = expected.Zip(actual, (e, a) => Math.Abs(e - a) / step).ToArray();
         output.WriteLine($"max diff {diffs.Max():F3} steps, mean {diffs.Average():F4} steps, step {step}");
-        // The simulation rounds biases to the export's int32 grid, but integer requantization still rounds a few
-        // values differently from the float simulation in each of the 20 quantized layers, and the differences
-        // travel: measured max 1.20 steps, mean 0.07 steps (4 photos).
-        Assert.True(diffs.Max() <= 1.5, $"max difference {diffs.Max():F3} steps of the output quantizer");
-        Assert.True(diffs.Average() <= 0.1, $"mean difference {diffs.Average():F3} steps of the output quantizer");
+        // Every convolution unit is simulated as QLinearConv computes it (IntegerConvUnit), so the quantized values
+        // agree exactly and only float rounding in the unquantized tail (the average pool) remains: measured max
+        // 0.000 steps on the 4 photos (the float simulation of the same units had measured 0.82–1.20 steps). The
+        // issue asks for at most one step.
+        Assert.True(diffs.Max() <= 1, $"max difference {diffs.Max():F3} steps of the output quantizer");
+        Assert.True(diffs.Average() <= 1e-3, $"mean difference {diffs.Average():F3} steps of the output quantizer");
     }
 
     [SkippableFact]
