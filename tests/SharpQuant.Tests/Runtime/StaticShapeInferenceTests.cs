@@ -28,7 +28,11 @@ public sealed class StaticShapeInferenceTests(ITestOutputHelper log)
         var folded = TestModels.ResNet18().FoldBatchNorm();
         var sim = QuantSim.Prepare(folded, new QConfigMapping().SetGlobal(QConfig.Default));
         sim.Calibrate([TestModels.ResNet18Input(seed: 1, batch: 1)]);
-        var wrt = sim.Quantizers.Select(q => q.Input.Name).Distinct().ToArray();
+        // The first few activations and weights: their gradients run the backward pass through the whole network, and
+        // the graph stays small enough for ONNX Runtime to infer in seconds (every quantizer's takes a minute at load).
+        var activations = sim.Quantizers.Where(q => q.Kind == QuantizerKind.Activation).Take(3);
+        var weights = sim.Quantizers.Where(q => q.Kind == QuantizerKind.Weight).Take(3);
+        var wrt = activations.Concat(weights).Select(q => q.Input.Name).Distinct().ToArray();
         var forward = sim.Graph.Clone();
         foreach (var name in wrt.Where(n => forward.GetValue(n) is { IsConstant: false, IsGraphInput: false }))
         {
