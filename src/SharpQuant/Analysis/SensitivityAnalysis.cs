@@ -69,7 +69,7 @@ public static class SensitivityAnalysis
         var inputName = sim.Graph.Inputs[0].Name;
         var activationHistograms = activations.Select(q => new QuantizerHistogram(q, QuantGridHistogram.ForActivations(q.QParams))).ToList();
         var weightGradients = weights.Select(w => new float[w.Input.ConstantValue!.ElementCount]).ToList();
-        var wrt = activations.Select(q => q.Input.Name).Concat(weights.Select(w => w.Input.Name)).Distinct(StringComparer.Ordinal).ToArray();
+        var wrt = WithRespectTo(quantizers);
 
         GradientRunner? runner = null;
         try
@@ -83,7 +83,7 @@ public static class SensitivityAnalysis
                     break;
                 }
                 // Built on the first batch: a model whose spatial sizes are symbolic takes them from it.
-                runner ??= CreateRunner(sim, seed, wrt, batch, options);
+                runner ??= new GradientRunner(BuildGradientGraph(sim, quantizers, seed, batch), options);
                 var run = runner.Run(new Dictionary<string, Tensor> { [inputName] = batch });
                 // Independent writers: each histogram and each gradient sum belongs to one quantizer.
                 Parallel.ForEach(activationHistograms, h =>
@@ -116,11 +116,17 @@ public static class SensitivityAnalysis
     }
 
     /// <summary>
-    /// The gradient graph of the simulation's first output with respect to every requested value; the activation
-    /// values become outputs too, so one run gives each value with its gradient.
+    /// The gradient graph <see cref="Run"/> builds and runs: the simulation's first output differentiated with respect to
+    /// every input of <paramref name="quantizers"/> (activations and weights); the activation values become outputs
+    /// too, so one run gives each value with its gradient. A model whose spatial sizes are symbolic takes them from
+    /// <paramref name="firstBatch"/>; the batch stays symbolic.
     /// </summary>
-    private static GradientRunner CreateRunner(QuantSim sim, SeedKind seed, string[] wrt, Tensor firstBatch, ExecutorOptions? options)
+    public static GradientGraph BuildGradientGraph(QuantSim sim, IReadOnlyList<Quantizer> quantizers, SeedKind seed, Tensor firstBatch)
     {
+        ArgumentNullException.ThrowIfNull(sim);
+        ArgumentNullException.ThrowIfNull(quantizers);
+        ArgumentNullException.ThrowIfNull(firstBatch);
+        var wrt = WithRespectTo(quantizers);
         var forward = sim.Graph.Clone();
         foreach (var name in wrt)
         {
@@ -136,6 +142,11 @@ public static class SensitivityAnalysis
         {
             request = request with { InputShapes = new Dictionary<string, long[]>(StringComparer.Ordinal) { [input.Name] = firstBatch.Shape.ToArray() } };
         }
-        return new GradientRunner(GradientGraph.Build(forward, request), options);
+        return GradientGraph.Build(forward, request);
     }
+
+    /// <summary>The values differentiated: each quantizer's float input, activations first (a value read by two quantizers once).</summary>
+    private static string[] WithRespectTo(IReadOnlyList<Quantizer> quantizers) =>
+        quantizers.Where(q => q.Kind == QuantizerKind.Activation).Concat(quantizers.Where(q => q.Kind == QuantizerKind.Weight))
+            .Select(q => q.Input.Name).Distinct(StringComparer.Ordinal).ToArray();
 }

@@ -130,8 +130,8 @@ public sealed class GradientGraph
     }
 
     /// <summary>
-    /// Records every value's element type and shape (ONNX Runtime runs the forward graph twice on zeros); the
-    /// rules need ranks, broadcast axes and static spatial sizes. Inputs whose non-batch dimensions are symbolic
+    /// Records every value's element type and shape (<see cref="ShapeInference"/>: C# shape rules, ONNX Runtime only
+    /// for an op they do not cover); the rules need ranks, broadcast axes and static spatial sizes. Inputs whose non-batch dimensions are symbolic
     /// must be given concrete shapes in the request, and keep them in the built graph.
     /// </summary>
     private static void InferShapes(Graph graph, GradientRequest request, IReadOnlyList<string> forwardInputs)
