@@ -3,8 +3,8 @@ namespace SharpQuant.Autodiff;
 internal sealed partial class BackwardRules
 {
     /// <summary>
-    /// Kernels up to 3×3 get their weight gradient by unfolding (k copies of the input); larger ones (ResNet18's 7×7
-    /// stem: 49 copies, 0.6 s of unfolding at batch 8) by the batch/channel-swapped convolution.
+    /// Grouped convolutions with kernels up to 3×3 get their weight gradient by unfolding (k copies of the input);
+    /// larger ones by the batch/channel-swapped convolution. (Ungrouped ones: <see cref="WeightGradByGather"/>.)
     /// </summary>
     private const long MaxUnfoldedKernel = 9;
 
@@ -190,12 +190,16 @@ internal sealed partial class BackwardRules
     /// <summary>
     /// The weight gradient of a convolution from <paramref name="input"/> (C channels) to an output with M channels
     /// whose gradient is <paramref name="outGrad"/>: dW[o, i, k] = Σ_n Σ_p outGrad[n, o, p] · input[n, i, p·s + k·d − pad].
-    /// The input is unfolded into its patches by a Conv with one-hot kernels ([N·C, 1, H, W] → [N·C, k, L]: im2col as
+    /// Ungrouped: <see cref="WeightGradByGather"/>. Grouped: the input is unfolded into its patches by a Conv with one-hot kernels ([N·C, 1, H, W] → [N·C, k, L]: im2col as
     /// an ONNX op), then one batched MatMul per sample and group contracts the L output positions, and the samples
     /// are summed: the same multiply-adds as the forward, in ONNX Runtime's GEMM.
     /// </summary>
     private Value WeightGrad(Value input, long channels, long[] inputSize, Value outGrad, long outChannels, long[] outputSize, ConvGeometry g)
     {
+        if (g.Group == 1)
+        {
+            return WeightGradByGather(input, channels, inputSize, outGrad, outChannels, outputSize, g);
+        }
         var kernelSize = g.Kernel.Aggregate(1L, (a, b) => a * b);
         if (kernelSize > MaxUnfoldedKernel)
         {
@@ -243,6 +247,84 @@ internal sealed partial class BackwardRules
             summed = _emit.ReduceSum(product, [0], keepDims: false);
         }
         return _emit.Reshape(summed, _emit.Ints(new long[] { outChannels, inPerGroup }.Concat(g.Kernel).ToArray()));
+    }
+
+    /// <summary>
+    /// The weight gradient of an ungrouped convolution as one GEMM over batch and positions:
+    /// dW[o, (k, i)] = Σ_(n, p) outGrad[o, (n, p)] · patches[(n, p), (k, i)]. The input, padded and laid out channels
+    /// last as [N, positions, C], gives the patches with one Gather of whole channel rows along the positions
+    /// (indices fixed at build time: each output position's window, kernel positions in order), already in the
+    /// [N·L, K·C] layout the GEMM reads. ONNX Runtime runs this without the blocked-layout reorders, the zero channels
+    /// (9 unfolded positions padded to 16) and the unfolding multiply-adds of a one-hot Conv, for any kernel, stride
+    /// and dilation; only the small [M, K, C] result is transposed to the weight's [M, C, K].
+    /// </summary>
+    private Value WeightGradByGather(Value input, long channels, long[] inputSize, Value outGrad, long outChannels, long[] outputSize, ConvGeometry g)
+    {
+        var spatial = g.Spatial;
+        var padded = new long[spatial];
+        for (var i = 0; i < spatial; i++)
+        {
+            padded[i] = inputSize[i] + g.Pads[i] + g.Pads[i + spatial];
+        }
+        var x = input;
+        if (g.Pads.Any(p => p != 0))
+        {
+            var pads = new long[] { 0, 0 }.Concat(g.Pads.Take(spatial)).Concat([0, 0]).Concat(g.Pads.Skip(spatial)).ToArray();
+            x = _emit.Op("Pad", [x, _emit.Ints(pads)], ("mode", "constant"));
+        }
+        var positionsIn = padded.Aggregate(1L, (a, b) => a * b);
+        var channelsLast = new long[] { 0 }.Concat(Enumerable.Range(2, spatial).Select(i => (long)i)).Append(1L).ToArray();
+        var rows = _emit.Reshape(_emit.Transpose(x, channelsLast), _emit.Ints(-1, positionsIn, channels));
+        var kernelSize = g.Kernel.Aggregate(1L, (a, b) => a * b);
+        var positions = outputSize.Aggregate(1L, (a, b) => a * b);
+        var window = WindowIndices(padded, outputSize, g);
+        var identity = kernelSize == 1 && positions == positionsIn && window.Select((v, i) => v == i).All(same => same);
+        var patches = identity
+            ? rows
+            : _emit.Op("Gather", [rows, _emit.Constant(Tensor.Create(window, positions, kernelSize))], ("axis", 1L));
+        var columns = _emit.Reshape(patches, _emit.Ints(-1, kernelSize * channels));
+        var gradRows = _emit.Reshape(_emit.Transpose(outGrad, SwapFirst(spatial + 2)), _emit.Ints(outChannels, -1));
+        var product = _emit.Op("MatMul", [gradRows, columns]);
+        var byChannel = kernelSize == 1 ? product : _emit.Transpose(_emit.Reshape(product, _emit.Ints(outChannels, kernelSize, channels)), [0, 2, 1]);
+        return _emit.Reshape(byChannel, _emit.Ints(new long[] { outChannels, channels }.Concat(g.Kernel).ToArray()));
+    }
+
+    /// <summary>
+    /// For each output position (row-major) and kernel position (row-major), the flat index into the padded input
+    /// that the window reads: Σ_axis (o·stride + k·dilation) · (the padded size of the later axes).
+    /// </summary>
+    private static long[] WindowIndices(long[] padded, long[] outputSize, ConvGeometry g)
+    {
+        var spatial = g.Spatial;
+        var positions = outputSize.Aggregate(1L, (a, b) => a * b);
+        var kernelSize = g.Kernel.Aggregate(1L, (a, b) => a * b);
+        var result = new long[positions * kernelSize];
+        var o = new long[spatial];
+        var k = new long[spatial];
+        for (var p = 0L; p < positions; p++)
+        {
+            Unravel(p, outputSize, o);
+            for (var q = 0L; q < kernelSize; q++)
+            {
+                Unravel(q, g.Kernel, k);
+                var flat = 0L;
+                for (var i = 0; i < spatial; i++)
+                {
+                    flat = (flat * padded[i]) + (o[i] * g.Strides[i]) + (k[i] * g.Dilations[i]);
+                }
+                result[(p * kernelSize) + q] = flat;
+            }
+        }
+        return result;
+    }
+
+    private static void Unravel(long index, long[] sizes, long[] coordinates)
+    {
+        for (var i = sizes.Length - 1; i >= 0; i--)
+        {
+            coordinates[i] = index % sizes[i];
+            index /= sizes[i];
+        }
     }
 
     /// <summary>
