@@ -45,8 +45,8 @@ public sealed class AutodiffBenchmark : IBenchmark
         // (1) Float model: every weight and bias, and the input; then the input alone (weights stay constants).
         var parameters = graph.Nodes.Where(n => n.OpType is "Conv" or "Gemm")
             .SelectMany(n => n.Inputs.Skip(1)).Where(v => v is { IsConstant: true }).Select(v => v!.Name).Distinct().ToArray();
-        // Weights fed as inputs cannot be prepacked into ONNX Runtime's blocked (NCHWc) layout, which then only
-        // reorders the backward's one-hot unfolding convolutions: that session is measured with and without it.
+        // Weights fed as inputs cannot be prepacked into ONNX Runtime's blocked (NCHWc) layout, so the convolutions
+        // of that session mostly run unblocked: it is measured with and without the layout.
         var withoutNchwc = options with { DisabledOptimizers = [QuantSim.NchwcTransformer] };
         Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, [input, .. parameters]),
             $"float ResNet18: d(top-1)/d(input and {parameters.Length} weights and biases)", options, options);

@@ -82,6 +82,63 @@ public sealed class RuleGradientTests(ITestOutputHelper log)
         Check(g, "x", "w", "b");
     }
 
+    public static TheoryData<int, int, int, long[], int> FewInputChannelsStridedCases() => new()
+    {
+        // stride, dilation, kernel, pads [t, l, b, r], in channels: the input gradient by stride phases (few input
+        // channels), with the weight a constant (folded into the phase kernel at build time) and not requested.
+        { 2, 1, 7, [3, 3, 3, 3], 3 },
+        { 2, 1, 3, [0, 1, 2, 0], 2 },
+        { 3, 2, 3, [2, 0, 1, 3], 3 },
+        { 2, 1, 2, [0, 0, 0, 0], 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(FewInputChannelsStridedCases))]
+    public void StridedConvInputGradientWithConstantWeight(int stride, int dilation, int kernel, long[] pads, int inChannels)
+    {
+        var g = new OpGraph(seed: (stride * 100) + (dilation * 10) + kernel);
+        var x = g.Input("x", [2, inChannels, 11, 10]);
+        var w = g.Constant("w", [4, inChannels, kernel, kernel]);
+        g.Output(g.Node("Conv", [x, w], Is("strides", stride, stride), Is("dilations", dilation, dilation), Is("pads", pads), Is("kernel_shape", kernel, kernel)));
+        Check(g, "x");
+    }
+
+    public static TheoryData<int> ManyChannelsSeeds() => [.. Enumerable.Range(0, 4)];
+
+    /// <summary>
+    /// Random ungrouped conv geometries with 16 input channels, where the weight gradient gathers channel rows
+    /// (the sweep above has few channels, where it slices stride phases instead).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ManyChannelsSeeds))]
+    public void RandomConvGeometriesWithManyChannels(int seed)
+    {
+        var random = new Random(500 + seed);
+        var transposed = seed % 2 == 1;
+        long[] kernel = [random.Next(1, 4), random.Next(1, 4)];
+        long[] stride = [random.Next(1, 3), random.Next(1, 3)];
+        long[] dilation = [random.Next(1, 3), random.Next(1, 3)];
+        var pads = new long[4];
+        for (var i = 0; i < 4; i++)
+        {
+            pads[i] = random.Next(0, (int)(dilation[i % 2] * (kernel[i % 2] - 1)) + 1);
+        }
+        const int inChannels = 16;
+        const int outChannels = 16;
+        var g = new OpGraph(seed: 2000 + seed);
+        var x = g.Input("x", [2, inChannels, random.Next(5, 8), random.Next(5, 8)]);
+        var w = g.Constant("w", [transposed ? inChannels : outChannels, transposed ? outChannels : inChannels, kernel[0], kernel[1]]);
+        var b = g.Constant("b", [outChannels]);
+        var attributes = new List<(string, AttributeValue)> { Is("kernel_shape", kernel), Is("strides", stride), Is("dilations", dilation), Is("pads", pads) };
+        if (transposed)
+        {
+            attributes.Add(Is("output_padding", random.Next((int)stride[0]), random.Next((int)stride[1])));
+        }
+        log.WriteLine($"{(transposed ? "ConvTranspose" : "Conv")} kernel {Shapes.Format(kernel)} stride {Shapes.Format(stride)} dilation {Shapes.Format(dilation)} pads {Shapes.Format(pads)}");
+        g.Output(g.Node(transposed ? "ConvTranspose" : "Conv", [x, w, b], [.. attributes]));
+        Check(g, "x", "w", "b");
+    }
+
     public static TheoryData<int, int, int> ManyChannelsFewPositionsCases() => new()
     {
         // stride, group, kernel: more output channels per group than output positions, where the weight gradient
