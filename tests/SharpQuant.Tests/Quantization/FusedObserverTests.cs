@@ -154,6 +154,35 @@ public class FusedObserverTests
     }
 
     [Fact]
+    public void ZeroBinPackingKeepsEveryOtherValueForEveryPatternOfZeros()
+    {
+        if (!HistogramKernels.CanPackZeroBin)
+        {
+            return;
+        }
+        const int bins = 64, zeroBin = 10;
+        // Vector k (8 values) has zeros exactly where k has a set bit, elsewhere values in distinct bins, so every
+        // entry of the left-pack table is used once and a wrong shuffle would move a count to another bin.
+        var values = new float[256 * 8];
+        for (var mask = 0; mask < 256; mask++)
+        {
+            for (var lane = 0; lane < 8; lane++)
+            {
+                values[(mask * 8) + lane] = (mask & (1 << lane)) != 0 ? 0f : (lane + 1) * 5.5f - 20f;
+            }
+        }
+        var expected = new int[bins];
+        foreach (var x in values)
+        {
+            expected[HistogramKernels.BinOf(x, 1f, zeroBin, bins - 1)]++;
+        }
+        var lanes = new int[HistogramKernels.Lanes * bins];
+        HistogramKernels.CountPackingZeroBin(values, 1f, zeroBin, bins - 1, lanes);
+        var summed = Enumerable.Range(0, bins).Select(b => Enumerable.Range(0, HistogramKernels.Lanes).Sum(lane => lanes[(lane * bins) + b])).ToArray();
+        Assert.Equal(expected, summed);
+    }
+
+    [Fact]
     public void OnePassExtremesEqualTensorPrimitivesBitForBit()
     {
         var random = new Random(5);
