@@ -32,6 +32,12 @@ public sealed record ExecutorOptions
     /// <summary>How many sessions (one per set of taps) are kept before the least recently used is closed.</summary>
     public int MaxCachedSessions { get; init; } = 8;
 
+    /// <summary>
+    /// Whether ONNX Runtime's intra-op threads spin while waiting for work (its default) instead of sleeping.
+    /// Spinning shortens the hand-over between ops, but burns cores that other work running beside the session needs.
+    /// </summary>
+    public bool AllowSpinning { get; init; } = true;
+
     public static ExecutorOptions Default { get; } = new();
 
     /// <summary>Builds the ONNX Runtime options; the caller disposes them.</summary>
@@ -45,6 +51,10 @@ public sealed record ExecutorOptions
             // ORT's warnings (unused initializers, shape merges) are noise for our users; errors still surface as exceptions.
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
+        if (!AllowSpinning)
+        {
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        }
         if (DisabledOptimizers.Count > 0)
         {
             options.AddSessionConfigEntry("optimization.disable_specified_optimizers", string.Join(';', DisabledOptimizers));

@@ -72,7 +72,7 @@ public class ObserverTests(ITestOutputHelper output)
         var values = Uniform(random, 5001, -30f, 50f).Concat(Enumerable.Range(-40, 80).Select(k => k / inverseWidth))
             .Concat([0f, -0f, -1e6f, 1e6f, 1e-30f, -1e-30f]).ToArray();
         var indices = new int[values.Length];
-        StreamingHistogram.BinIndices(values, inverseWidth, zero, last, indices);
+        HistogramKernels.BinIndices(values, inverseWidth, zero, last, indices);
         for (var i = 0; i < values.Length; i++)
         {
             Assert.Equal(Math.Clamp((int)MathF.Floor(values[i] * inverseWidth) + zero, 0, last), indices[i]);

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace SharpQuant.Quantization.Observers;
@@ -17,7 +16,8 @@ namespace SharpQuant.Quantization.Observers;
 /// </para>
 /// <para>
 /// Memory is two arrays of <see cref="BinCount"/> longs (the counts and a spare for merging) and, once a large
-/// batch arrives, four int arrays of the same length for the hot loop, whatever the data.
+/// batch arrives, four int arrays of the same length for the hot loop (<see cref="HistogramKernels"/>), whatever
+/// the data.
 /// </para>
 /// </summary>
 public sealed class StreamingHistogram
@@ -40,11 +40,8 @@ public sealed class StreamingHistogram
     /// </summary>
     private const double MinimumWidth = 1e-30;
 
-    /// <summary>Interleaved copies of the counts the hot loop increments (see <see cref="Bin"/>).</summary>
-    private const int IncrementLanes = 4;
-
-    /// <summary>Values whose bin indices are computed at a time: small enough for the stack.</summary>
-    private const int ChunkLength = 4096;
+    /// <summary>Values of a short span whose bin indices are computed at a time: small enough for the stack.</summary>
+    private const int ShortSpanChunk = 4096;
 
     private long[] _counts;
     private long[] _spare;
@@ -53,8 +50,20 @@ public sealed class StreamingHistogram
     private int _zeroBin;
     private long _pendingZeros;
 
+    private readonly bool _packZeroBin;
+
     public StreamingHistogram(int bins)
+        : this(bins, HistogramKernels.CanPackZeroBin)
     {
+    }
+
+    /// <summary>
+    /// <paramref name="packZeroBin"/> picks the AVX2 counting loop (where the machine has it) or the portable one;
+    /// tests run both on one machine.
+    /// </summary>
+    internal StreamingHistogram(int bins, bool packZeroBin)
+    {
+        _packZeroBin = packZeroBin && HistogramKernels.CanPackZeroBin;
         if (bins is < MinimumBins or > MaximumBins)
         {
             throw new SharpQuantException($"a histogram observer needs {MinimumBins} to {MaximumBins} bins, not {bins}");
@@ -103,26 +112,69 @@ public sealed class StreamingHistogram
     public ReadOnlySpan<long> Counts => _counts;
 
     /// <summary>Adds one batch of values. Throws, and changes nothing, when a value is NaN or infinite.</summary>
+    /// <remarks>
+    /// Once the range is fixed, a large batch is read once: one pass counts it into the lanes under the current
+    /// range while it finds the batch's extremes. Only when those turn out non-finite or outside the range (rare
+    /// after the first batches) are the lane counts dropped and the batch counted again after the range grew, so
+    /// the result is always the one <see cref="AddReference"/> gives.
+    /// </remarks>
     public void Add(ReadOnlySpan<float> values)
     {
         if (values.IsEmpty)
         {
             return;
         }
-        // TensorPrimitives.Min/Max return NaN when any element is NaN, so these two passes also screen the batch.
+        if (HasRange && UsesLanes(values.Length))
+        {
+            var lanes = Lanes();
+            var (batchMin, batchMax) = CountIntoLanes(values, lanes);
+            if (float.IsFinite(batchMin) && float.IsFinite(batchMax) && Covers(batchMin, batchMax))
+            {
+                Record(batchMin, batchMax, values.Length);
+                FoldLanes(lanes);
+                return;
+            }
+            Array.Clear(lanes);
+            Accept(values, batchMin, batchMax);
+            return;
+        }
+        var (min, max) = ChannelExtremes.MinMax(values);
+        Accept(values, min, max);
+    }
+
+    /// <summary>
+    /// The straightforward formulas <see cref="Add"/> must match bit for bit: the extremes from TensorPrimitives,
+    /// the range grown first, then every value's bin from the scalar formula straight into the counts. For tests.
+    /// </summary>
+    internal void AddReference(ReadOnlySpan<float> values)
+    {
+        if (values.IsEmpty)
+        {
+            return;
+        }
         var min = TensorPrimitives.Min(values);
         var max = TensorPrimitives.Max(values);
-        if (float.IsNaN(min) || float.IsNaN(max))
+        ThrowIfNotFinite(min, max, values.Length);
+        Record(min, max, values.Length);
+        if (min == 0 && max == 0 && !HasRange)
         {
-            throw new SharpQuantException($"the observer received NaN among {values.Length} values: calibration data or an upstream op produced it");
+            _pendingZeros += values.Length;
+            return;
         }
-        if (float.IsInfinity(min) || float.IsInfinity(max))
+        Cover(min, max);
+        var inverseWidth = (float)(1 / _width);
+        var last = _counts.Length - 1;
+        foreach (var x in values)
         {
-            throw new SharpQuantException($"the observer received an infinite value (batch range [{min}, {max}]): calibration data or an upstream op overflowed");
+            _counts[HistogramKernels.BinOf(x, inverseWidth, _zeroBin, last)]++;
         }
-        Min = Math.Min(Min, min);
-        Max = Math.Max(Max, max);
-        Total += values.Length;
+    }
+
+    /// <summary>Takes a batch whose extremes are known: screens them, grows the range to cover them and counts it.</summary>
+    private void Accept(ReadOnlySpan<float> values, float min, float max)
+    {
+        ThrowIfNotFinite(min, max, values.Length);
+        Record(min, max, values.Length);
         if (min == 0 && max == 0 && !HasRange)
         {
             _pendingZeros += values.Length;
@@ -130,6 +182,26 @@ public sealed class StreamingHistogram
         }
         Cover(min, max);
         Bin(values);
+    }
+
+    // The extremes propagate NaN (IEEE 754:2019 minimum and maximum), so checking them screens the whole batch.
+    private static void ThrowIfNotFinite(float min, float max, int count)
+    {
+        if (float.IsNaN(min) || float.IsNaN(max))
+        {
+            throw new SharpQuantException($"the observer received NaN among {count} values: calibration data or an upstream op produced it");
+        }
+        if (float.IsInfinity(min) || float.IsInfinity(max))
+        {
+            throw new SharpQuantException($"the observer received an infinite value (batch range [{min}, {max}]): calibration data or an upstream op overflowed");
+        }
+    }
+
+    private void Record(float min, float max, int count)
+    {
+        Min = Math.Min(Min, min);
+        Max = Math.Max(Max, max);
+        Total += count;
     }
 
     /// <summary>Forgets everything; the bins stay allocated.</summary>
@@ -161,86 +233,75 @@ public sealed class StreamingHistogram
         return folded;
     }
 
-    // The hot loop. Each value's bin is floor(x / w) + z, clamped: computed in float (double measured 2–3 times
-    // slower here, and float's 24-bit mantissa still places each value to about 1e-4 of a bin, |x / w| < 2^11
-    // bins); flooring x / w before adding the zero bin keeps every value's sign exact. Values lie inside the range
-    // by construction (Cover ran first), so the clamp only catches rounding at the two ends.
-    // Two things make it fast: the bin indices of a chunk are computed with SIMD vectors, and the increments go
-    // to IncrementLanes interleaved copies of the counts. Post-ReLU activations are about half exact zeros, all
-    // landing in one bin; with a single array every such increment waits for the previous one's store, while four
-    // independent counters let the core overlap them. The vector path gives the same indices as the scalar
-    // formula (same float multiply, floor, integer conversion of an integral value).
+    /// <summary>Counts values that lie inside the range (Cover ran first), so clamping only catches rounding at the two ends.</summary>
     private void Bin(ReadOnlySpan<float> values)
     {
-        var bins = _counts.Length;
-        var inverseWidth = (float)(1 / _width);
-        // Folding the lanes costs a pass over IncrementLanes × bins counters, so short spans (a weight channel)
-        // increment the counts directly.
-        var useLanes = values.Length >= IncrementLanes * bins;
-        var lanes = useLanes ? _lanes ??= new int[IncrementLanes * bins] : null;
-        Span<int> indices = stackalloc int[ChunkLength];
-        for (var start = 0; start < values.Length; start += ChunkLength)
+        if (UsesLanes(values.Length))
         {
-            var chunk = values.Slice(start, Math.Min(ChunkLength, values.Length - start));
-            var index = indices[..chunk.Length];
-            BinIndices(chunk, inverseWidth, _zeroBin, bins - 1, index);
-            if (lanes is null)
-            {
-                foreach (var b in index)
-                {
-                    _counts[b]++;
-                }
-                continue;
-            }
-            var i = 0;
-            for (; i + IncrementLanes <= index.Length; i += IncrementLanes)
-            {
-                lanes[index[i]]++;
-                lanes[bins + index[i + 1]]++;
-                lanes[2 * bins + index[i + 2]]++;
-                lanes[3 * bins + index[i + 3]]++;
-            }
-            for (; i < index.Length; i++)
-            {
-                lanes[index[i]]++;
-            }
+            var lanes = Lanes();
+            CountIntoLanes(values, lanes);
+            FoldLanes(lanes);
+            return;
         }
-        if (lanes is not null)
+        // Folding the lanes costs a pass over Lanes × bins counters, so short spans (a weight channel) increment
+        // the counts directly.
+        var last = _counts.Length - 1;
+        var inverseWidth = (float)(1 / _width);
+        Span<int> indices = stackalloc int[ShortSpanChunk];
+        for (var start = 0; start < values.Length; start += ShortSpanChunk)
         {
-            // A span holds fewer than 2^31 values, so no int lane can have overflowed.
-            for (var lane = 0; lane < IncrementLanes; lane++)
+            var chunk = values.Slice(start, Math.Min(ShortSpanChunk, values.Length - start));
+            var index = indices[..chunk.Length];
+            HistogramKernels.BinIndices(chunk, inverseWidth, _zeroBin, last, index);
+            foreach (var b in index)
             {
-                var counts = lanes.AsSpan(lane * bins, bins);
-                for (var b = 0; b < bins; b++)
-                {
-                    _counts[b] += counts[b];
-                }
-                counts.Clear();
+                _counts[b]++;
             }
         }
     }
 
-    /// <summary>floor(x / w) + z clamped to [0, last] for every value of a chunk, with SIMD where the machine has it.</summary>
-    internal static void BinIndices(ReadOnlySpan<float> values, float inverseWidth, int zeroBin, int last, Span<int> indices)
+    private bool UsesLanes(int count) => count >= HistogramKernels.Lanes * _counts.Length;
+
+    private int[] Lanes() => _lanes ??= new int[HistogramKernels.Lanes * _counts.Length];
+
+    /// <summary>
+    /// Adds every value's bin under the current range to the lanes (values outside it clamped into the end bins)
+    /// and returns the span's extremes, NaN when a value is NaN.
+    /// </summary>
+    private (float Min, float Max) CountIntoLanes(ReadOnlySpan<float> values, int[] lanes)
     {
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
+        var inverseWidth = (float)(1 / _width);
+        var last = _counts.Length - 1;
+        return _packZeroBin
+            ? HistogramKernels.CountPackingZeroBin(values, inverseWidth, _zeroBin, last, lanes)
+            : HistogramKernels.CountPortable(values, inverseWidth, _zeroBin, last, lanes);
+    }
+
+    /// <summary>Adds the lanes into the counts and clears them.</summary>
+    private void FoldLanes(int[] lanes)
+    {
+        // A span holds fewer than 2^31 values, so no int lane can have overflowed.
+        var bins = _counts.Length;
+        for (var lane = 0; lane < HistogramKernels.Lanes; lane++)
         {
-            var scale = new Vector<float>(inverseWidth);
-            var zero = new Vector<int>(zeroBin);
-            var high = new Vector<int>(last);
-            var width = Vector<float>.Count;
-            for (; i + width <= values.Length; i += width)
+            var counts = lanes.AsSpan(lane * bins, bins);
+            for (var b = 0; b < bins; b++)
             {
-                var x = new Vector<float>(values.Slice(i, width));
-                var bin = Vector.ConvertToInt32(Vector.Floor(x * scale)) + zero;
-                Vector.Min(Vector.Max(bin, Vector<int>.Zero), high).CopyTo(indices.Slice(i, width));
+                _counts[b] += counts[b];
             }
+            counts.Clear();
         }
-        for (; i < values.Length; i++)
-        {
-            indices[i] = Math.Clamp((int)MathF.Floor(values[i] * inverseWidth) + zeroBin, 0, last);
-        }
+    }
+
+    /// <summary>
+    /// Whether the range already holds [min, max] (0 always lies inside). The slack absorbs rounding in z·w: a
+    /// value a hair past the last edge only needs clamping into the end bin, not a growth of the range.
+    /// </summary>
+    private bool Covers(float min, float max)
+    {
+        var below = -Math.Min((double)min, 0);
+        var above = Math.Max((double)max, 0);
+        return below <= _zeroBin * _width * (1 + CoverTolerance) && above <= (_counts.Length - _zeroBin) * _width * (1 + CoverTolerance);
     }
 
     /// <summary>Makes the range include [min, max] (and 0), growing it if needed.</summary>
@@ -258,7 +319,7 @@ public sealed class StreamingHistogram
             _pendingZeros = 0;
             return;
         }
-        if (below <= _zeroBin * _width * (1 + CoverTolerance) && above <= (bins - _zeroBin) * _width * (1 + CoverTolerance))
+        if (Covers(min, max))
         {
             return;
         }
