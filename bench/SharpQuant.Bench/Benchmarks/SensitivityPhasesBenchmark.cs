@@ -33,25 +33,13 @@ public sealed class SensitivityPhasesBenchmark : IBenchmark
 
     public void Run(TextWriter output)
     {
-        var images = Path.GetFullPath(Path.Combine(PpocrResultsBenchmark.RepositoryRoot(), "..", "shared", "data", "images"));
-        if (!Directory.Exists(images))
+        if (SensitivitySetup.Photos(Photos, output) is not { } batch)
         {
-            output.WriteLine($"skipped: {images} not found");
             return;
         }
         var phases = new PhaseClock();
-        Tensor batch;
-        using (var preset = new ResNet18Preset())
-        {
-            batch = ImagePreset.Batch(ImageFiles.List(images).Take(Photos).Select(f => preset.ToTensor(ImageFiles.Decode(f))).ToList());
-        }
-        var folded = phases.Time("load + fold BatchNorm", () =>
-        {
-            var g = OnnxModel.Load(DefaultModels.ResNet18Path);
-            g.MakeBatchDynamic();
-            return g.FoldBatchNorm();
-        });
-        var config = QConfig.Default with { Activation = QuantSpec.FakeQuantAct with { Observer = ObserverKind.Entropy } };
+        var folded = phases.Time("load + fold BatchNorm", SensitivitySetup.FoldedResNet18);
+        var config = SensitivitySetup.Config;
         var sim = phases.Time("QuantSim.Prepare", () => QuantSim.Prepare(folded, new QConfigMapping().SetGlobal(config)));
         phases.Time("calibrate (entropy)", () => sim.Calibrate([batch]));
 

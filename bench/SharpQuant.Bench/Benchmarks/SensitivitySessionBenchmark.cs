@@ -37,22 +37,11 @@ public sealed class SensitivitySessionBenchmark : IBenchmark
 
     public void Run(TextWriter output)
     {
-        var images = Path.GetFullPath(Path.Combine(PpocrResultsBenchmark.RepositoryRoot(), "..", "shared", "data", "images"));
-        if (!Directory.Exists(images))
+        if (SensitivitySetup.Photos(Photos, output) is not { } batch)
         {
-            output.WriteLine($"skipped: {images} not found");
             return;
         }
-        Tensor batch;
-        using (var preset = new ResNet18Preset())
-        {
-            batch = ImagePreset.Batch(ImageFiles.List(images).Take(Photos).Select(f => preset.ToTensor(ImageFiles.Decode(f))).ToList());
-        }
-        var graph = OnnxModel.Load(DefaultModels.ResNet18Path);
-        graph.MakeBatchDynamic();
-        var config = QConfig.Default with { Activation = QuantSpec.FakeQuantAct with { Observer = ObserverKind.Entropy } };
-        var sim = QuantSim.Prepare(graph.FoldBatchNorm(), new QConfigMapping().SetGlobal(config));
-        sim.Calibrate([batch]);
+        var sim = SensitivitySetup.CalibratedResNet18(batch);
         var fed = SensitivityAnalysis.BuildGradientGraph(sim, sim.Quantizers, SeedKind.Sum, batch);
         var wrt = fed.Request.WithRespectTo.ToArray();
         var kept = BuildWithConstantWeights(sim, wrt);
