@@ -180,7 +180,7 @@ public static class FakeQuantLowering
         for (var c = 0; c < values.Length; c++)
         {
             var step = input.Scale[0] * weight.Scale[weight.Scale.Length == 1 ? 0 : c];
-            values[c] = (float)(Math.Round(values[c] / (double)step, MidpointRounding.ToEven) * step);
+            values[c] = (float)(QuantMath.QuantizeBias(values[c], step) * (double)step);
         }
         var rounded = graph.AddConstant(layer.ModuleName + ".bias_on_grid", Tensor.FromFloats(values, bias.Shape.ToArray()));
         layer.SetInput(2, rounded);

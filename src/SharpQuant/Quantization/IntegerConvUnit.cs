@@ -75,44 +75,12 @@ internal sealed record IntegerConvUnit(Node Conv, Node InputFakeQuant, Node? Rel
         value.IsGraphOutput || value.Uses.Count != 1 ? null : value.Uses[0].Node;
 
     /// <summary>The weight on its integer grid (q_w, zero point 0), as the export stores it.</summary>
-    public Tensor IntegerWeight()
-    {
-        var weight = WeightValue;
-        var p = Weight;
-        var result = weight.Clone();
-        var data = result.Floats;
-        var (outer, channels, inner) = QuantMath.ChannelLayout(weight.Shape, p);
-        for (long o = 0; o < outer; o++)
-        {
-            for (var c = 0; c < channels; c++)
-            {
-                var run = data.Slice((int)((o * channels + c) * inner), (int)inner);
-                var k = p.IsPerChannel ? c : 0;
-                for (var i = 0; i < run.Length; i++)
-                {
-                    run[i] = QuantMath.Quantize(run[i], p.Scale[k], 0, p.QMin, p.QMax);
-                }
-            }
-        }
-        return result;
-    }
+    public Tensor IntegerWeight() =>
+        Tensor.FromFloats(QuantMath.Quantize(WeightValue, Weight).Select(q => (float)q).ToArray(), WeightValue.Shape.ToArray());
 
     /// <summary>The bias on the int32 grid s_x·s_w[c] (as QdqExport stores it), or null without a bias.</summary>
-    public int[]? IntegerBias()
-    {
-        if (Bias is not { } bias)
-        {
-            return null;
-        }
-        var sx = Input.Scale[0];
-        var sw = Weight.Scale;
-        var values = bias.ToArray<float>();
-        return values.Select((b, c) =>
-        {
-            var step = sx * sw[sw.Length == 1 ? 0 : c];
-            return (int)Math.Clamp(Math.Round(b / (double)step, MidpointRounding.ToEven), int.MinValue, int.MaxValue);
-        }).ToArray();
-    }
+    public int[]? IntegerBias() =>
+        Bias?.ToArray<float>().Select((b, c) => QuantMath.QuantizeBias(b, Input.Scale[0] * Weight.Scale[Weight.Scale.Length == 1 ? 0 : c])).ToArray();
 
     /// <summary>The requantization multiplier per output channel, M = (s_x · s_w[c]) / s_y in float32 (QLinearConv's order).</summary>
     public float[] Multipliers(int channels)

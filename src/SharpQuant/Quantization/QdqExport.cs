@@ -82,22 +82,7 @@ public static class QdqExport
 
     private static void ExportWeight(Graph graph, Node fq, Tensor weight, QParams p, ElementType type)
     {
-        var (outer, channels, inner) = QuantMath.ChannelLayout(weight.Shape, p);
-        var source = weight.Floats;
-        var q = new byte[weight.ElementCount];
-        for (long o = 0; o < outer; o++)
-        {
-            for (var c = 0; c < channels; c++)
-            {
-                var k = p.IsPerChannel ? c : 0;
-                for (long i = 0; i < inner; i++)
-                {
-                    var index = (int)((o * channels + c) * inner + i);
-                    var v = QuantMath.Quantize(source[index], p.Scale[k], p.ZeroPoint[k], p.QMin, p.QMax);
-                    q[index] = unchecked((byte)v);
-                }
-            }
-        }
+        var q = QuantMath.Quantize(weight, p).Select(v => unchecked((byte)v)).ToArray();
         var quantized = graph.AddConstant(fq.ModuleName + ".quantized", new Tensor(type, weight.Shape, q));
         var dq = Dequantize(graph, fq, quantized, p, type);
         graph.ReplaceAllUsesWith(fq.Output, dq.Output);
@@ -168,7 +153,7 @@ public static class QdqExport
         for (var c = 0; c < b.Length; c++)
         {
             scales[c] = sx * sw[sw.Length == 1 ? 0 : c];
-            q[c] = (int)Math.Clamp(Math.Round(b[c] / (double)scales[c], MidpointRounding.ToEven), int.MinValue, int.MaxValue);
+            q[c] = QuantMath.QuantizeBias(b[c], scales[c]);
         }
         var name = layer.ModuleName + ".bias";
         var quantized = graph.AddConstant(name + ".quantized", Tensor.Create(q, q.Length));

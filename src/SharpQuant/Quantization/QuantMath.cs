@@ -66,20 +66,35 @@ public static class QuantMath
     }
 
     /// <summary>Fake-quantizes a whole tensor (per channel along the qparams' axis) into a new tensor.</summary>
-    public static Tensor FakeQuantize(Tensor x, QParams p)
+    public static Tensor FakeQuantize(Tensor x, QParams p) =>
+        Tensor.FromFloats(MapChannels(x, p, (v, k) => FakeQuantize(v, p.Scale[k], p.ZeroPoint[k], p.QMin, p.QMax)), x.Shape.ToArray());
+
+    /// <summary>The integers q of a whole tensor (per channel along the qparams' axis), in the tensor's order.</summary>
+    public static int[] Quantize(Tensor x, QParams p) =>
+        MapChannels(x, p, (v, k) => Quantize(v, p.Scale[k], p.ZeroPoint[k], p.QMin, p.QMax));
+
+    /// <summary>
+    /// A bias on the int32 grid s_x·s_w with zero point 0, as the QDQ export stores it (saturated to int32): the
+    /// export, the simulation's rounded bias and its integer convolutions all take it from here.
+    /// </summary>
+    public static int QuantizeBias(float bias, float step) =>
+        (int)Math.Clamp(Math.Round(bias / (double)step, MidpointRounding.ToEven), int.MinValue, int.MaxValue);
+
+    /// <summary>f(value, k) for every value, k the value's channel along the qparams' axis (0 per tensor).</summary>
+    private static T[] MapChannels<T>(Tensor x, QParams p, Func<float, int, T> f)
     {
-        var result = x.Clone();
-        var data = result.Floats;
+        var source = x.Floats;
+        var result = new T[source.Length];
         var (outer, channels, inner) = ChannelLayout(x.Shape, p);
         for (long o = 0; o < outer; o++)
         {
             for (var c = 0; c < channels; c++)
             {
-                var run = data.Slice((int)((o * channels + c) * inner), (int)inner);
+                var start = (int)((o * channels + c) * inner);
                 var k = p.IsPerChannel ? c : 0;
-                for (var i = 0; i < run.Length; i++)
+                for (var i = start; i < start + inner; i++)
                 {
-                    run[i] = FakeQuantize(run[i], p.Scale[k], p.ZeroPoint[k], p.QMin, p.QMax);
+                    result[i] = f(source[i], k);
                 }
             }
         }
