@@ -8,26 +8,28 @@ namespace SharpQuant.Tests.Quantization;
 /// The single-pass observers against the straightforward formulas they replace: the histogram's fused count
 /// (extremes found while counting under the current range, recounted after a growth) against
 /// <see cref="StreamingHistogram.AddReference"/> (TensorPrimitives extremes, growth first, then the scalar bin
-/// formula per value), with the AVX2 zero-bin packing and the portable loop alike; and the one-pass extremes
+/// formula per value), with the AVX-512 and AVX2 zero-bin packing and the portable loop alike (where the machine has them); and the one-pass extremes
 /// against TensorPrimitives.Min and Max. Everything here is exact: equal counts, equal bits.
 /// </summary>
 public class FusedObserverTests
 {
-    public static TheoryData<int, bool> Paths => new()
+    public static TheoryData<int, string> Paths => new()
     {
-        { 64, true },
-        { 64, false },
-        { 2048, true },
-        { 2048, false },
+        { 64, nameof(CountingLoop.Avx512) },
+        { 64, nameof(CountingLoop.Avx2) },
+        { 64, nameof(CountingLoop.Portable) },
+        { 2048, nameof(CountingLoop.Avx512) },
+        { 2048, nameof(CountingLoop.Avx2) },
+        { 2048, nameof(CountingLoop.Portable) },
     };
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void FusedAddEqualsTheReferenceBatchByBatch(int bins, bool packZeroBin)
+    public void FusedAddEqualsTheReferenceBatchByBatch(int bins, string loopName)
     {
-        var random = new Random(bins + (packZeroBin ? 1 : 0));
-        var fused = new StreamingHistogram(bins, packZeroBin);
-        var reference = new StreamingHistogram(bins, packZeroBin);
+        var random = new Random(bins + loopName.Length);
+        var fused = new StreamingHistogram(bins, Enum.Parse<CountingLoop>(loopName));
+        var reference = new StreamingHistogram(bins, Enum.Parse<CountingLoop>(loopName));
         // Large batches (at least 4 × bins values) take the single pass once the range is fixed; short ones the
         // two-pass path. Odd lengths exercise the scalar tails.
         var large = (4 * bins) + 13;
@@ -58,11 +60,11 @@ public class FusedObserverTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void FusedAddEqualsTheReferenceOnManyRandomBatches(int bins, bool packZeroBin)
+    public void FusedAddEqualsTheReferenceOnManyRandomBatches(int bins, string loopName)
     {
         var random = new Random(100 + bins);
-        var fused = new StreamingHistogram(bins, packZeroBin);
-        var reference = new StreamingHistogram(bins, packZeroBin);
+        var fused = new StreamingHistogram(bins, Enum.Parse<CountingLoop>(loopName));
+        var reference = new StreamingHistogram(bins, Enum.Parse<CountingLoop>(loopName));
         for (var b = 0; b < 40; b++)
         {
             var length = random.Next(1, 10 * bins);
@@ -81,7 +83,7 @@ public class FusedObserverTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void NaNAndInfinityThrowTheSameErrorAndChangeNothingInEitherPath(int bins, bool packZeroBin)
+    public void NaNAndInfinityThrowTheSameErrorAndChangeNothingInEitherPath(int bins, string loopName)
     {
         var random = new Random(3);
         var large = 4 * bins * 2;
@@ -91,8 +93,8 @@ public class FusedObserverTests
             {
                 foreach (var position in new[] { 0, large / 2, large - 1 })
                 {
-                    var fused = new StreamingHistogram(bins, packZeroBin);
-                    var reference = new StreamingHistogram(bins, packZeroBin);
+                    var fused = new StreamingHistogram(bins, Enum.Parse<CountingLoop>(loopName));
+                    var reference = new StreamingHistogram(bins, Enum.Parse<CountingLoop>(loopName));
                     if (withRange)
                     {
                         var first = Gaussian(random, large, 1f);
@@ -130,15 +132,10 @@ public class FusedObserverTests
         {
             expected[HistogramKernels.BinOf(x, inverseWidth, zeroBin, bins - 1)]++;
         }
-        var loops = new List<Func<int[], (float, float)>> { lanes => HistogramKernels.CountPortable(values, inverseWidth, zeroBin, bins - 1, lanes) };
-        if (HistogramKernels.CanPackZeroBin)
-        {
-            loops.Add(lanes => HistogramKernels.CountPackingZeroBin(values, inverseWidth, zeroBin, bins - 1, lanes));
-        }
-        foreach (var loop in loops)
+        foreach (var loop in Enum.GetValues<CountingLoop>().Where(HistogramKernels.Supports))
         {
             var lanes = new int[HistogramKernels.Lanes * bins];
-            var (min, max) = loop(lanes);
+            var (min, max) = HistogramKernels.Count(loop, values, inverseWidth, zeroBin, bins - 1, lanes);
             var summed = new int[HistogramKernels.Lanes * bins];
             for (var b = 0; b < bins; b++)
             {
@@ -178,6 +175,35 @@ public class FusedObserverTests
         }
         var lanes = new int[HistogramKernels.Lanes * bins];
         HistogramKernels.CountPackingZeroBin(values, 1f, zeroBin, bins - 1, lanes);
+        var summed = Enumerable.Range(0, bins).Select(b => Enumerable.Range(0, HistogramKernels.Lanes).Sum(lane => lanes[(lane * bins) + b])).ToArray();
+        Assert.Equal(expected, summed);
+    }
+
+    [Fact]
+    public void ZeroBinCompressionKeepsEveryOtherValueForEveryPatternOfZeros()
+    {
+        if (!HistogramKernels.CanCompressZeroBin)
+        {
+            return;
+        }
+        const int bins = 64, zeroBin = 10, width = 16;
+        // Vector k (16 values) has zeros exactly where k has a set bit, elsewhere values in distinct bins: every
+        // compress mask occurs once, and a lane moved to the wrong place would move a count to another bin.
+        var values = new float[(1 << width) * width];
+        for (var mask = 0; mask < 1 << width; mask++)
+        {
+            for (var lane = 0; lane < width; lane++)
+            {
+                values[(mask * width) + lane] = (mask & (1 << lane)) != 0 ? 0f : (lane + 1) * 2.5f - 9f;
+            }
+        }
+        var expected = new int[bins];
+        foreach (var x in values)
+        {
+            expected[HistogramKernels.BinOf(x, 1f, zeroBin, bins - 1)]++;
+        }
+        var lanes = new int[HistogramKernels.Lanes * bins];
+        HistogramKernels.CountCompressingZeroBin(values, 1f, zeroBin, bins - 1, lanes);
         var summed = Enumerable.Range(0, bins).Select(b => Enumerable.Range(0, HistogramKernels.Lanes).Sum(lane => lanes[(lane * bins) + b])).ToArray();
         Assert.Equal(expected, summed);
     }

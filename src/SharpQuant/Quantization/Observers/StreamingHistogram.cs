@@ -50,20 +50,20 @@ public sealed class StreamingHistogram
     private int _zeroBin;
     private long _pendingZeros;
 
-    private readonly bool _packZeroBin;
+    private readonly CountingLoop _loop;
 
     public StreamingHistogram(int bins)
-        : this(bins, HistogramKernels.CanPackZeroBin)
+        : this(bins, HistogramKernels.Fastest)
     {
     }
 
     /// <summary>
-    /// <paramref name="packZeroBin"/> picks the AVX2 counting loop (where the machine has it) or the portable one;
-    /// tests run both on one machine.
+    /// <paramref name="loop"/> picks the counting loop (the portable one where the machine lacks the asked-for
+    /// instructions); tests run every loop on one machine.
     /// </summary>
-    internal StreamingHistogram(int bins, bool packZeroBin)
+    internal StreamingHistogram(int bins, CountingLoop loop)
     {
-        _packZeroBin = packZeroBin && HistogramKernels.CanPackZeroBin;
+        _loop = HistogramKernels.Supports(loop) ? loop : CountingLoop.Portable;
         if (bins is < MinimumBins or > MaximumBins)
         {
             throw new SharpQuantException($"a histogram observer needs {MinimumBins} to {MaximumBins} bins, not {bins}");
@@ -272,9 +272,7 @@ public sealed class StreamingHistogram
     {
         var inverseWidth = (float)(1 / _width);
         var last = _counts.Length - 1;
-        return _packZeroBin
-            ? HistogramKernels.CountPackingZeroBin(values, inverseWidth, _zeroBin, last, lanes)
-            : HistogramKernels.CountPortable(values, inverseWidth, _zeroBin, last, lanes);
+        return HistogramKernels.Count(_loop, values, inverseWidth, _zeroBin, last, lanes);
     }
 
     /// <summary>Adds the lanes into the counts and clears them.</summary>
