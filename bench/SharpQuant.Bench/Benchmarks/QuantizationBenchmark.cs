@@ -40,8 +40,7 @@ public sealed class QuantizationBenchmark : IBenchmark
         // Runtime session is created lazily in the first batch, the ranges chosen at the end); inference = create an
         // executor for the float model + run the same batches. The two are interleaved, so drift in the machine
         // falls on both alike, and compared per round (paired ratios). Steady state, per batch: for calibration the
-        // time between two consecutive progress reports (one batch with taps and observers, overlapped with the
-        // next batch's run), for inference the time of each run after the first (the first creates the session).
+        // time between two consecutive progress reports (one batch run with its taps, then observed), for inference the time of each run after the first (the first creates the session).
         var mapping = new QConfigMapping().SetGlobal(IntegerFormat.ForThisCpu().Apply(QConfig.Default));
         var load = new Report(output);
         load.LoadAverage("load average before calibration vs inference");

@@ -29,8 +29,9 @@ public static class ActivationHistograms
         {
             return histograms;
         }
-        // The same session setup as calibration.
-        using var executor = sim.CreateExecutor(options ?? ExecutorOptions.Default);
+        // The same session setup as calibration: whole-tensor histograms may take their taps in any element order.
+        var anyOrder = quantizers.All(q => !q.Spec.IsPerChannel);
+        using var executor = sim.CreateExecutor((options ?? ExecutorOptions.Default) with { TapsInAnyOrder = anyOrder });
         var taps = quantizers.Select(q => q.Input.Name).Distinct().ToArray();
         var buffers = new TensorBuffers();
         var count = 0;

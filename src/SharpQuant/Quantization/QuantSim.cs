@@ -171,12 +171,12 @@ public sealed class QuantSim
         node.OpType is "Relu" or "LeakyRelu" || node.OpType == "Clip" && EqualizationSetFinder.ClipBounds(node).Min == 0;
 
     /// <summary>
-    /// ONNX Runtime's NCHWc layout transformer, by name, for a session that wants it off. Calibration keeps it on:
-    /// with every activation of ResNet18 tapped (batches of 8, entropy observers), steady-state calibration ran at
-    /// 0.79× the throughput of plain inference with it and 0.56× without it (measured side by side on this machine;
-    /// an earlier measurement, before outputs were bound to reused buffers, had found the opposite).
+    /// ONNX Runtime's NCHWc layout transformer, by name, for a session that wants it off. Calibration keeps it on
+    /// and takes its taps in the blocked layout (<see cref="ExecutorOptions.TapsInAnyOrder"/>): with every
+    /// activation of ResNet18 tapped, steady-state calibration ran at 0.79× the throughput of plain inference with
+    /// the layout (taps reordered) and 0.56× without it, measured side by side on this machine.
     /// </summary>
-    public const string NchwcTransformer = "NchwcTransformer";
+    public const string NchwcTransformer = BlockedLayoutTaps.NchwcTransformer;
 
     /// <summary>
     /// An executor that runs the simulation (FakeQuant lowered to elementwise ONNX ops, fully quantized convolutions
@@ -199,34 +199,26 @@ public sealed class QuantSim
         var observing = _quantizers.Where(q => q.Kind == QuantizerKind.Activation && q.ObserverEnabled).ToList();
         if (observing.Count > 0)
         {
-            // ONNX Runtime's threads spin between ops by default; here they would burn the cores the observers of the
-            // previous batch need, since both run at once. Measured on the 2-core bench machine under load: steady
-            // state 0.83x of plain inference with spinning, 1.00x without.
-            using var executor = CreateExecutor((options ?? ExecutorOptions.Default) with { AllowSpinning = false });
+            // Observers of whole tensors see each tap as a multiset of values, so ORT may hand taps over in its
+            // blocked layout instead of reordering each back to NCHW (per-channel observers need the channels).
+            // Each batch is run, then observed: ORT and the observers each use every core in turn. Overlapping them
+            // (observing batch i while ORT runs batch i + 1) measured no faster on the 2-core bench machine, 0.78–0.84×
+            // of plain inference against 0.83–0.84× in turn, since both sides are already parallel. Nor do ORT's
+            // threads spin between ops, which would take the cores from the observers as each run ends.
+            var anyOrder = observing.All(q => !q.Spec.IsPerChannel);
+            using var executor = CreateExecutor((options ?? ExecutorOptions.Default) with { AllowSpinning = false, TapsInAnyOrder = anyOrder });
             var taps = observing.Select(q => q.Input.Name).Distinct().ToArray();
             var count = 0;
             long images = 0;
-            // Observers keep statistics, never the tensors, so two sets of output arrays serve every batch: while
-            // ONNX Runtime runs batch i+1 into one, the observers read batch i from the other.
-            TensorBuffers[] buffers = [new(), new()];
-            RunResult? previous = null;
+            // Observers keep statistics, never the tensors, so one set of output arrays serves every batch.
+            var buffers = new TensorBuffers();
             foreach (var batch in batches)
             {
-                var buffer = buffers[count % 2];
                 var inputs = new Dictionary<string, Tensor> { [Graph.Inputs[0].Name] = batch };
-                var running = Task.Run(() => executor.Run(inputs, taps, buffer));
-                if (previous is not null)
-                {
-                    Observe(observing, previous);
-                }
-                previous = running.GetAwaiter().GetResult();
+                Observe(observing, executor.Run(inputs, taps, buffers));
                 images += batch.Shape[0];
                 count++;
                 progress?.Report(new CalibrationProgress(count, totalBatches, images));
-            }
-            if (previous is not null)
-            {
-                Observe(observing, previous);
             }
             if (count == 0)
             {
@@ -246,6 +238,7 @@ public sealed class QuantSim
             finishing[i].ObserverEnabled = false;
             finishing[i].FakeQuantEnabled = true;
         }
+
     }
 
     // Observers are independent: spread them over the cores.

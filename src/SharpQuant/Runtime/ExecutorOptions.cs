@@ -23,9 +23,8 @@ public sealed record ExecutorOptions
     public int CudaDeviceId { get; init; }
 
     /// <summary>
-    /// ONNX Runtime graph transformers to leave out by name (for example NchwcTransformer). Tapping many
-    /// intermediate values of a convolution network is several times slower with the NCHWc layout, whose blocked
-    /// tensors must be reordered back for every tap; calibration sessions therefore leave it out.
+    /// ONNX Runtime graph transformers to leave out by name (for example NchwcTransformer, or ConvMulFusion, which
+    /// the simulation leaves out so that integer convolutions stay exact).
     /// </summary>
     public IReadOnlyList<string> DisabledOptimizers { get; init; } = [];
 
@@ -37,6 +36,13 @@ public sealed record ExecutorOptions
     /// Spinning shortens the hand-over between ops, but burns cores that other work running beside the session needs.
     /// </summary>
     public bool AllowSpinning { get; init; } = true;
+
+    /// <summary>
+    /// The caller reads each tapped value only as a multiset (histograms, extremes), never element by element, so
+    /// ONNX Runtime may return taps in its internal blocked channel layout and skip reordering them back to NCHW
+    /// (see <see cref="BlockedLayoutTaps"/>). Shapes and graph outputs are unaffected.
+    /// </summary>
+    public bool TapsInAnyOrder { get; init; }
 
     public static ExecutorOptions Default { get; } = new();
 

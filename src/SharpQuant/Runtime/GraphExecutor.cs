@@ -47,28 +47,22 @@ public sealed class GraphExecutor : IDisposable
     public RunResult Run(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyCollection<string>? taps = null, TensorBuffers? reuse = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var tapList = (taps ?? []).Distinct(StringComparer.Ordinal).ToList();
         var results = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         // Constants and graph inputs need no run to be observed.
-        var computedTaps = new List<string>();
-        foreach (var name in tapList)
+        foreach (var name in (taps ?? []).Distinct(StringComparer.Ordinal))
         {
             var value = _graph.FindValue(name) ?? throw new SharpQuantException($"cannot tap '{name}': the graph has no such value");
             if (value.ConstantValue is { } constant)
             {
                 results[name] = constant;
             }
-            else if (value.IsGraphInput && inputs.TryGetValue(name, out var given))
+            else if (value.IsGraphInput)
             {
-                results[name] = given;
-            }
-            else
-            {
-                computedTaps.Add(name);
+                results[name] = inputs.TryGetValue(name, out var given) ? given : throw new SharpQuantException($"model input '{name}' was not given");
             }
         }
 
-        var cached = SessionFor(computedTaps);
+        var cached = SessionFor(ComputedTaps(taps ?? []));
         var pinned = new List<PinnedOrtValue>(_graph.Inputs.Count);
         try
         {
@@ -143,7 +137,19 @@ public sealed class GraphExecutor : IDisposable
     }
 
     /// <summary>Creates (or reuses) the session for this set of taps, so the first timed run does not pay for it.</summary>
-    public void Warm(IReadOnlyCollection<string>? taps = null) => SessionFor((taps ?? []).ToList());
+    public void Warm(IReadOnlyCollection<string>? taps = null) => SessionFor(ComputedTaps(taps ?? []));
+
+    /// <summary>
+    /// How many of these taps the session returns in ONNX Runtime's blocked layout (with
+    /// <see cref="ExecutorOptions.TapsInAnyOrder"/>); the rest come in the graph's own layout.
+    /// </summary>
+    public int BlockedTapCount(IReadOnlyCollection<string> taps) => SessionFor(ComputedTaps(taps)).BlockedTaps;
+
+    /// <summary>The taps a run must compute: neither constants nor graph inputs.</summary>
+    private List<string> ComputedTaps(IReadOnlyCollection<string> taps) =>
+        taps.Distinct(StringComparer.Ordinal)
+            .Where(name => _graph.FindValue(name) is not { } value || value.ConstantValue is null && !value.IsGraphInput)
+            .ToList();
 
     private CachedSession SessionFor(List<string> taps)
     {
@@ -167,10 +173,16 @@ public sealed class GraphExecutor : IDisposable
         var lowered = _lowering is null ? _graph : _lowering(_graph, taps);
         var extra = taps.Select(t => lowered.FindValue(t) ?? throw new SharpQuantException($"cannot tap '{t}': lowering removed it")).ToList();
         var bytes = OnnxExporter.ToBytes(lowered, extra);
-        cached = new CachedSession(bytes, _options, _graph.Inputs.Select(i => i.Name).ToArray(), _graph.Outputs.Select(o => o.Name).Concat(taps).ToArray())
-        {
-            LastUse = ++_useCounter,
-        };
+        var inputNames = _graph.Inputs.Select(i => i.Name).ToArray();
+        var outputNames = _graph.Outputs.Select(o => o.Name).Concat(taps).ToArray();
+        var blocked = _options.TapsInAnyOrder && taps.Count > 0 && BlockedLayoutTaps.Applies(_options)
+            ? BlockedLayoutTaps.Rewrite(bytes, _options, taps.Where(t => !_graph.Outputs.Any(o => o.Name == t)).ToList())
+            : null;
+        // A rewritten model has been optimized by ORT already; running its transformers again would find nothing to do.
+        cached = blocked is null
+            ? new CachedSession(o => new InferenceSession(bytes, o), _options, inputNames, outputNames, owned: null)
+            : new CachedSession(o => new InferenceSession(blocked.Path, o), _options with { OptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL }, inputNames, outputNames, blocked);
+        cached.LastUse = ++_useCounter;
         _sessions[key] = cached;
         return cached;
     }
@@ -196,15 +208,20 @@ public sealed class GraphExecutor : IDisposable
 
     private sealed class CachedSession : IDisposable
     {
-        public CachedSession(byte[] model, ExecutorOptions options, string[] inputNames, string[] outputNames)
+        private readonly BlockedModel? _owned;
+
+        /// <param name="owned">The rewritten model the session was loaded from, deleted with the session.</param>
+        public CachedSession(Func<SessionOptions, InferenceSession> open, ExecutorOptions options, string[] inputNames, string[] outputNames, BlockedModel? owned)
         {
+            _owned = owned;
             using var sessionOptions = options.CreateSessionOptions();
             try
             {
-                Session = new InferenceSession(model, sessionOptions);
+                Session = open(sessionOptions);
             }
             catch (OnnxRuntimeException e)
             {
+                owned?.Dispose();
                 throw new SharpQuantException($"ONNX Runtime could not load the model: {e.Message}", e);
             }
             InputNames = inputNames;
@@ -216,11 +233,13 @@ public sealed class GraphExecutor : IDisposable
         public string[] InputNames { get; }
         public string[] OutputNames { get; }
         public long LastUse { get; set; }
+        public int BlockedTaps => _owned?.RemovedReorders ?? 0;
 
         public void Dispose()
         {
             RunOptions.Dispose();
             Session.Dispose();
+            _owned?.Dispose();
         }
     }
 }
