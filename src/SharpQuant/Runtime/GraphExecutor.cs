@@ -176,7 +176,7 @@ public sealed class GraphExecutor : IDisposable
         var inputNames = _graph.Inputs.Select(i => i.Name).ToArray();
         var outputNames = _graph.Outputs.Select(o => o.Name).Concat(taps).ToArray();
         var blocked = _options.TapsInAnyOrder && taps.Count > 0 && BlockedLayoutTaps.Applies(_options)
-            ? BlockedLayoutTaps.Rewrite(bytes, _options, taps.Where(t => !_graph.Outputs.Any(o => o.Name == t)).ToList())
+            ? TryBlockedLayout(bytes, taps.Where(t => !_graph.Outputs.Any(o => o.Name == t)).ToList())
             : null;
         // A rewritten model has been optimized by ORT already; running its transformers again would find nothing to do.
         cached = blocked is null
@@ -185,6 +185,23 @@ public sealed class GraphExecutor : IDisposable
         cached.LastUse = ++_useCounter;
         _sessions[key] = cached;
         return cached;
+    }
+
+    /// <summary>
+    /// The model rewritten for blocked-layout taps, or null to run it as it is: the rewrite only saves time, so a
+    /// temporary folder that cannot be written, or a model ORT cannot optimize (the plain session then reports why),
+    /// falls back to the plain session.
+    /// </summary>
+    private BlockedModel? TryBlockedLayout(byte[] model, IReadOnlyCollection<string> taps)
+    {
+        try
+        {
+            return BlockedLayoutTaps.Rewrite(model, _options, taps);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OnnxRuntimeException or Google.Protobuf.InvalidProtocolBufferException)
+        {
+            return null;
+        }
     }
 
     private void ClearSessions()
