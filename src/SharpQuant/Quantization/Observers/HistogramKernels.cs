@@ -118,23 +118,40 @@ internal static class HistogramKernels
     /// vector and stored contiguously, so the increment loop only sees those. That removes the third of all
     /// increments that all hit one counter, the slowest ones.
     /// </summary>
+    public static (float Min, float Max) CountPackingZeroBin(ReadOnlySpan<float> values, float inverseWidth, int zeroBin, int last, Span<int> lanes) =>
+        CountSkippingZeroBin<Avx2Packer, Extremes256>(values, inverseWidth, zeroBin, last, lanes);
+
+    /// <summary>
+    /// The AVX-512 form of <see cref="CountPackingZeroBin"/>: 16 values a step, the zero bin counted from a compare
+    /// mask and the other indices packed with the register form of VPCOMPRESSD (its memory form is microcoded and
+    /// slow on AMD's Zen 4) instead of the AVX2 loop's table lookup and permute.
+    /// </summary>
+    public static (float Min, float Max) CountCompressingZeroBin(ReadOnlySpan<float> values, float inverseWidth, int zeroBin, int last, Span<int> lanes) =>
+        CountSkippingZeroBin<Avx512Packer, Extremes512>(values, inverseWidth, zeroBin, last, lanes);
+
+    /// <summary>
+    /// The counting loop that keeps zero-bin values out of the increments, over chunks that <typeparamref name="TPacker"/>
+    /// turns into packed indices; a struct type argument, so the JIT compiles one loop per packer with the call inlined.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static (float Min, float Max) CountPackingZeroBin(ReadOnlySpan<float> values, float inverseWidth, int zeroBin, int last, Span<int> lanes)
+    private static (float Min, float Max) CountSkippingZeroBin<TPacker, TExtremes>(ReadOnlySpan<float> values, float inverseWidth, int zeroBin, int last, Span<int> lanes)
+        where TPacker : struct, IZeroBinPacker<TExtremes>
+        where TExtremes : struct
     {
         var bins = last + 1;
-        var extremes = new Extremes256(Vector256.Create(float.PositiveInfinity), Vector256.Create(float.NegativeInfinity));
-        // Room for one whole vector past the packed indices: each store writes 8 lanes, of which the kept ones count.
-        Span<int> indices = stackalloc int[ChunkLength + Vector256<float>.Count];
-        var vectorized = values.Length - (values.Length % Vector256<float>.Count);
+        var extremes = TPacker.Start();
+        // Room for one whole vector past the packed indices: each store writes a whole vector, of which the kept lanes count.
+        Span<int> indices = stackalloc int[ChunkLength + TPacker.Width];
+        var vectorized = values.Length - (values.Length % TPacker.Width);
         long inZeroBin = 0;
         for (var start = 0; start < vectorized; start += ChunkLength)
         {
             var chunk = values[start..Math.Min(vectorized, start + ChunkLength)];
-            var (kept, zeros) = PackChunk(chunk, inverseWidth, zeroBin, last, indices, ref extremes);
+            var (kept, zeros) = TPacker.Pack(chunk, inverseWidth, zeroBin, last, indices, ref extremes);
             inZeroBin += zeros;
             Increment(indices[..kept], lanes, bins);
         }
-        var (min, max) = extremes.Reduce();
+        var (min, max) = TPacker.Reduce(extremes);
         foreach (var x in values[vectorized..])
         {
             min = Math.Min(min, x);
@@ -147,132 +164,125 @@ internal static class HistogramKernels
     }
 
     /// <summary>
-    /// The vector loop of <see cref="CountPackingZeroBin"/> over one chunk of whole vectors: writes the bins that
-    /// are not the zero bin to the front of <paramref name="indices"/>, returns how many, and how many were the zero
-    /// bin. A method of its own, not inlined, and with the running extremes in locals: in the larger loop nest the
-    /// JIT kept them in memory, a store and a reload on the critical path of every vector.
+    /// The vector loop over one chunk of whole vectors: writes the bins that are not the zero bin to the front of
+    /// the indices, returns how many, and how many were the zero bin, and folds the chunk into the running
+    /// extremes, one per vector lane (IEEE 754:2019 minimum and maximum). Implementations are methods of their own,
+    /// not inlined, with the extremes in vector locals: in the larger loop nest the JIT kept them in memory, a store
+    /// and a reload on the critical path of every vector.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static (int Kept, int Zeros) PackChunk(ReadOnlySpan<float> chunk, float inverseWidth, int zeroBin, int last, Span<int> indices, ref Extremes256 extremes)
+    private interface IZeroBinPacker<TExtremes>
+        where TExtremes : struct
     {
-        const int width = 8;
-        var leftPack = LeftPack;
-        var scale = Vector256.Create(inverseWidth);
-        var zero = Vector256.Create(zeroBin);
-        var high = Vector256.Create(last);
-        var lo = extremes.Lo;
-        var hi = extremes.Hi;
-        var zeros = Vector256<int>.Zero;
-        var kept = 0;
-        for (var i = 0; i + width <= chunk.Length; i += width)
-        {
-            var x = Vector256.Create(chunk.Slice(i, width));
-            lo = Vector256.Min(lo, x);
-            hi = Vector256.Max(hi, x);
-            var bin = Vector256.ConvertToInt32(Vector256.Floor(x * scale)) + zero;
-            bin = Vector256.Min(Vector256.Max(bin, Vector256<int>.Zero), high);
-            var atZero = Vector256.Equals(bin, zero);
-            // A true compare lane is −1, so subtracting counts it.
-            zeros -= atZero;
-            var zeroMask = atZero.ExtractMostSignificantBits();
-            var shuffle = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(leftPack[(int)zeroMask]).AsByte());
-            Avx2.PermuteVar8x32(bin, shuffle).CopyTo(indices.Slice(kept, width));
-            kept += width - BitOperations.PopCount(zeroMask);
-        }
-        extremes = new Extremes256(lo, hi);
-        return (kept, Vector256.Sum(zeros));
-    }
+        static abstract int Width { get; }
 
-    /// <summary>
-    /// The AVX-512 form of <see cref="CountPackingZeroBin"/>: 16 values a step, the zero bin counted from a compare
-    /// mask and the other indices packed with the register form of VPCOMPRESSD (its memory form is microcoded and
-    /// slow on AMD's Zen 4) instead of the AVX2 loop's table lookup and permute.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static (float Min, float Max) CountCompressingZeroBin(ReadOnlySpan<float> values, float inverseWidth, int zeroBin, int last, Span<int> lanes)
-    {
-        var bins = last + 1;
-        var extremes = new Extremes512(Vector512.Create(float.PositiveInfinity), Vector512.Create(float.NegativeInfinity));
-        Span<int> indices = stackalloc int[ChunkLength + Vector512<float>.Count];
-        var vectorized = values.Length - (values.Length % Vector512<float>.Count);
-        long inZeroBin = 0;
-        for (var start = 0; start < vectorized; start += ChunkLength)
-        {
-            var chunk = values[start..Math.Min(vectorized, start + ChunkLength)];
-            var (kept, zeros) = CompressChunk(chunk, inverseWidth, zeroBin, last, indices, ref extremes);
-            inZeroBin += zeros;
-            Increment(indices[..kept], lanes, bins);
-        }
-        var (min, max) = extremes.Reduce();
-        foreach (var x in values[vectorized..])
-        {
-            min = Math.Min(min, x);
-            max = Math.Max(max, x);
-            lanes[BinOf(x, inverseWidth, zeroBin, last)]++;
-        }
-        lanes[zeroBin] += (int)inZeroBin;
-        return (min, max);
-    }
+        static abstract TExtremes Start();
 
-    /// <summary>The vector loop of <see cref="CountCompressingZeroBin"/>, kept apart for the reason <see cref="PackChunk"/> is.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static (int Kept, int Zeros) CompressChunk(ReadOnlySpan<float> chunk, float inverseWidth, int zeroBin, int last, Span<int> indices, ref Extremes512 extremes)
-    {
-        const int width = 16;
-        var scale = Vector512.Create(inverseWidth);
-        var zero = Vector512.Create(zeroBin);
-        var high = Vector512.Create(last);
-        var lo = extremes.Lo;
-        var hi = extremes.Hi;
-        var zeros = Vector512<int>.Zero;
-        var kept = 0;
-        for (var i = 0; i + width <= chunk.Length; i += width)
-        {
-            var x = Vector512.Create(chunk.Slice(i, width));
-            lo = Vector512.Min(lo, x);
-            hi = Vector512.Max(hi, x);
-            var bin = Vector512.ConvertToInt32(Vector512.Floor(x * scale)) + zero;
-            bin = Vector512.Min(Vector512.Max(bin, Vector512<int>.Zero), high);
-            var atZero = Vector512.Equals(bin, zero);
-            zeros -= atZero;
-            // All 16 lanes are stored; the ones past the kept count are overwritten by the next step or ignored.
-            Avx512F.Compress(Vector512<int>.Zero, ~atZero, bin).CopyTo(indices.Slice(kept, width));
-            kept += width - BitOperations.PopCount(atZero.ExtractMostSignificantBits());
-        }
-        extremes = new Extremes512(lo, hi);
-        return (kept, Vector512.Sum(zeros));
-    }
+        static abstract (int Kept, int Zeros) Pack(ReadOnlySpan<float> chunk, float inverseWidth, int zeroBin, int last, Span<int> indices, ref TExtremes extremes);
 
-    /// <summary>Running extremes, one per 512-bit vector lane.</summary>
-    private readonly record struct Extremes512(Vector512<float> Lo, Vector512<float> Hi)
-    {
-        public (float Min, float Max) Reduce()
-        {
-            var min = float.PositiveInfinity;
-            var max = float.NegativeInfinity;
-            for (var k = 0; k < Vector512<float>.Count; k++)
-            {
-                min = Math.Min(min, Lo[k]);
-                max = Math.Max(max, Hi[k]);
-            }
-            return (min, max);
-        }
-    }
-
-    /// <summary>Running extremes, one per vector lane.</summary>
-    private readonly record struct Extremes256(Vector256<float> Lo, Vector256<float> Hi)
-    {
         /// <summary>The extremes over the lanes.</summary>
-        public (float Min, float Max) Reduce()
+        static abstract (float Min, float Max) Reduce(TExtremes extremes);
+    }
+
+    private readonly struct Avx2Packer : IZeroBinPacker<Extremes256>
+    {
+        public static int Width => Vector256<float>.Count;
+
+        public static Extremes256 Start() => new(Vector256.Create(float.PositiveInfinity), Vector256.Create(float.NegativeInfinity));
+
+        public static (float Min, float Max) Reduce(Extremes256 extremes)
         {
             var min = float.PositiveInfinity;
             var max = float.NegativeInfinity;
-            for (var k = 0; k < Vector256<float>.Count; k++)
+            for (var k = 0; k < Width; k++)
             {
-                min = Math.Min(min, Lo[k]);
-                max = Math.Max(max, Hi[k]);
+                min = Math.Min(min, extremes.Lo[k]);
+                max = Math.Max(max, extremes.Hi[k]);
             }
             return (min, max);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        public static (int Kept, int Zeros) Pack(ReadOnlySpan<float> chunk, float inverseWidth, int zeroBin, int last, Span<int> indices, ref Extremes256 extremes)
+        {
+            const int width = 8;
+            var leftPack = LeftPack;
+            var scale = Vector256.Create(inverseWidth);
+            var zero = Vector256.Create(zeroBin);
+            var high = Vector256.Create(last);
+            var lo = extremes.Lo;
+            var hi = extremes.Hi;
+            var zeros = Vector256<int>.Zero;
+            var kept = 0;
+            for (var i = 0; i + width <= chunk.Length; i += width)
+            {
+                var x = Vector256.Create(chunk.Slice(i, width));
+                lo = Vector256.Min(lo, x);
+                hi = Vector256.Max(hi, x);
+                var bin = Vector256.ConvertToInt32(Vector256.Floor(x * scale)) + zero;
+                bin = Vector256.Min(Vector256.Max(bin, Vector256<int>.Zero), high);
+                var atZero = Vector256.Equals(bin, zero);
+                // A true compare lane is −1, so subtracting counts it.
+                zeros -= atZero;
+                var zeroMask = atZero.ExtractMostSignificantBits();
+                var shuffle = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(leftPack[(int)zeroMask]).AsByte());
+                Avx2.PermuteVar8x32(bin, shuffle).CopyTo(indices.Slice(kept, width));
+                kept += width - BitOperations.PopCount(zeroMask);
+            }
+            extremes = new Extremes256(lo, hi);
+            return (kept, Vector256.Sum(zeros));
+        }
+    }
+
+    /// <summary>Running extremes, one per lane of a 256-bit vector.</summary>
+    private readonly record struct Extremes256(Vector256<float> Lo, Vector256<float> Hi);
+
+    /// <summary>Running extremes, one per lane of a 512-bit vector.</summary>
+    private readonly record struct Extremes512(Vector512<float> Lo, Vector512<float> Hi);
+
+    private readonly struct Avx512Packer : IZeroBinPacker<Extremes512>
+    {
+        public static int Width => Vector512<float>.Count;
+
+        public static Extremes512 Start() => new(Vector512.Create(float.PositiveInfinity), Vector512.Create(float.NegativeInfinity));
+
+        public static (float Min, float Max) Reduce(Extremes512 extremes)
+        {
+            var min = float.PositiveInfinity;
+            var max = float.NegativeInfinity;
+            for (var k = 0; k < Width; k++)
+            {
+                min = Math.Min(min, extremes.Lo[k]);
+                max = Math.Max(max, extremes.Hi[k]);
+            }
+            return (min, max);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        public static (int Kept, int Zeros) Pack(ReadOnlySpan<float> chunk, float inverseWidth, int zeroBin, int last, Span<int> indices, ref Extremes512 extremes)
+        {
+            const int width = 16;
+            var scale = Vector512.Create(inverseWidth);
+            var zero = Vector512.Create(zeroBin);
+            var high = Vector512.Create(last);
+            var lo = extremes.Lo;
+            var hi = extremes.Hi;
+            var zeros = Vector512<int>.Zero;
+            var kept = 0;
+            for (var i = 0; i + width <= chunk.Length; i += width)
+            {
+                var x = Vector512.Create(chunk.Slice(i, width));
+                lo = Vector512.Min(lo, x);
+                hi = Vector512.Max(hi, x);
+                var bin = Vector512.ConvertToInt32(Vector512.Floor(x * scale)) + zero;
+                bin = Vector512.Min(Vector512.Max(bin, Vector512<int>.Zero), high);
+                var atZero = Vector512.Equals(bin, zero);
+                zeros -= atZero;
+                // All 16 lanes are stored; the ones past the kept count are overwritten by the next step or ignored.
+                Avx512F.Compress(Vector512<int>.Zero, ~atZero, bin).CopyTo(indices.Slice(kept, width));
+                kept += width - BitOperations.PopCount(atZero.ExtractMostSignificantBits());
+            }
+            extremes = new Extremes512(lo, hi);
+            return (kept, Vector512.Sum(zeros));
         }
     }
 
