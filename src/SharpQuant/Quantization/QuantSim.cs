@@ -247,7 +247,7 @@ public sealed class QuantSim
         // Observers are independent: spread them over the cores, largest tensor first, one at a time (so that the
         // stem's large activation does not end up last on one core while the other idles).
         var largestFirst = observing.OrderByDescending(q => result[q.Input.Name].ElementCount).ToList();
-        Parallel.ForEach(Partitioner.Create(largestFirst, loadBalance: true), q => q.Observe(result[q.Input.Name]));
+        Parallel.ForEach(Partitioner.Create(largestFirst, EnumerablePartitionerOptions.NoBuffering), q => q.Observe(result[q.Input.Name]));
     }
 
     /// <summary>The quantizers whose names match a glob (<c>*</c>, <c>?</c>), for bulk toggles.</summary>

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Proto = global::Onnx;
 
@@ -26,8 +27,13 @@ internal static class BlockedLayoutTaps
     private const long WidestBlock = 16;
 
     /// <summary>Whether a session with these options would run the NCHWc transformer.</summary>
+    /// <remarks>
+    /// Only on x64, where ORT's blocks are 8 (AVX2) or 16 (AVX-512) channels wide, so that the multiple-of-16 rule
+    /// below surely keeps padding channels out.
+    /// </remarks>
     public static bool Applies(ExecutorOptions options) =>
-        options.Provider == ExecutionProvider.Cpu
+        RuntimeInformation.ProcessArchitecture == Architecture.X64
+        && options.Provider == ExecutionProvider.Cpu
         && options.OptimizationLevel == GraphOptimizationLevel.ORT_ENABLE_ALL
         && !options.DisabledOptimizers.Contains(NchwcTransformer);
 
@@ -49,10 +55,11 @@ internal static class BlockedLayoutTaps
                 using var optimizing = new InferenceSession(model, sessionOptions);
             }
             var optimized = Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(optimizedPath));
-            var removed = RemoveReorders(optimized.Graph, taps);
+            // A subgraph (If, Loop, Scan) may read an outer value by name; the renaming below does not look inside.
+            var removed = HasSubgraphs(optimized.Graph) ? 0 : RemoveReorders(optimized.Graph, taps);
             if (removed == 0)
             {
-                folder.Delete(recursive: true);
+                DeleteQuietly(folder);
                 return null;
             }
             var path = Path.Combine(folder.FullName, "blocked-taps.onnx");
@@ -61,10 +68,26 @@ internal static class BlockedLayoutTaps
         }
         catch
         {
-            folder.Delete(recursive: true);
+            DeleteQuietly(folder);
             throw;
         }
     }
+
+    /// <summary>Deletes a temporary folder; one still locked (a platform that locks mapped files) is left to the system's temp cleaning.</summary>
+    internal static void DeleteQuietly(DirectoryInfo folder)
+    {
+        try
+        {
+            folder.Delete(recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Nothing to do: the folder only holds a copy.
+        }
+    }
+
+    private static bool HasSubgraphs(Proto.GraphProto graph) =>
+        graph.Node.Any(n => n.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0));
 
     private static int RemoveReorders(Proto.GraphProto graph, IReadOnlyCollection<string> taps)
     {
@@ -75,6 +98,8 @@ internal static class BlockedLayoutTaps
         var reorders = graph.Node
             .Where(n => n.OpType == "ReorderOutput" && n.Domain == NchwcDomain && n.Output.Count == 1 && tapSet.Contains(n.Output[0]) && !read.Contains(n.Output[0]))
             .Where(n => n.Attribute.FirstOrDefault(a => a.Name == "channels") is { } channels && channels.I > 0 && channels.I % WidestBlock == 0)
+            // A reorder to channels-last gives the tap another shape ([N, H, W, C]); only NCHW ones go.
+            .Where(n => n.Attribute.FirstOrDefault(a => a.Name == "channels_last") is not { I: not 0 })
             .ToList();
         foreach (var reorder in reorders)
         {
@@ -119,15 +144,5 @@ internal sealed class BlockedModel(DirectoryInfo folder, string path, int remove
     /// <summary>Taps that now come in the blocked layout.</summary>
     public int RemovedReorders { get; } = removedReorders;
 
-    public void Dispose()
-    {
-        try
-        {
-            folder.Delete(recursive: true);
-        }
-        catch (IOException)
-        {
-            // Still mapped by a session on a platform that locks mapped files: the system's temp cleaning takes it.
-        }
-    }
+    public void Dispose() => BlockedLayoutTaps.DeleteQuietly(folder);
 }

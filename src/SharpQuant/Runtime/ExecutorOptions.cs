@@ -40,9 +40,10 @@ public sealed record ExecutorOptions
     /// <summary>
     /// The caller reads each tapped value only as a multiset (histograms, extremes), never element by element, so
     /// ONNX Runtime may return taps in its internal blocked channel layout and skip reordering them back to NCHW
-    /// (see <see cref="BlockedLayoutTaps"/>). Shapes and graph outputs are unaffected.
+    /// (see <see cref="BlockedLayoutTaps"/>). Shapes and graph outputs are unaffected. Set only inside the library
+    /// (calibration): an API that reads channels, such as bias correction, must never receive such taps.
     /// </summary>
-    public bool TapsInAnyOrder { get; init; }
+    public bool TapsInAnyOrder { get; internal init; }
 
     public static ExecutorOptions Default { get; } = new();
 

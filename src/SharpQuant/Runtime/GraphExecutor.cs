@@ -178,10 +178,8 @@ public sealed class GraphExecutor : IDisposable
         var blocked = _options.TapsInAnyOrder && taps.Count > 0 && BlockedLayoutTaps.Applies(_options)
             ? TryBlockedLayout(bytes, taps.Where(t => !_graph.Outputs.Any(o => o.Name == t)).ToList())
             : null;
-        // A rewritten model has been optimized by ORT already; running its transformers again would find nothing to do.
-        cached = blocked is null
-            ? new CachedSession(o => new InferenceSession(bytes, o), _options, inputNames, outputNames, owned: null)
-            : new CachedSession(o => new InferenceSession(blocked.Path, o), _options with { OptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL }, inputNames, outputNames, blocked);
+        cached = (blocked is null ? null : TryLoadBlocked(blocked, inputNames, outputNames))
+            ?? new CachedSession(o => new InferenceSession(bytes, o), _options, inputNames, outputNames, owned: null);
         cached.LastUse = ++_useCounter;
         _sessions[key] = cached;
         return cached;
@@ -199,6 +197,22 @@ public sealed class GraphExecutor : IDisposable
             return BlockedLayoutTaps.Rewrite(model, _options, taps);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or OnnxRuntimeException or Google.Protobuf.InvalidProtocolBufferException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The session for a rewritten model, loaded with graph optimizations off (ORT has already run them on it); null,
+    /// and the rewritten model deleted, when ORT refuses it: the plain session serves instead.
+    /// </summary>
+    private CachedSession? TryLoadBlocked(BlockedModel blocked, string[] inputNames, string[] outputNames)
+    {
+        try
+        {
+            return new CachedSession(o => new InferenceSession(blocked.Path, o), _options with { OptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL }, inputNames, outputNames, blocked);
+        }
+        catch (SharpQuantException)
         {
             return null;
         }

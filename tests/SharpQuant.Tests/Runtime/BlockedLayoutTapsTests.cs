@@ -1,5 +1,5 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
-using SharpQuant.Analysis;
 using SharpQuant.Onnx;
 using SharpQuant.Passes;
 using SharpQuant.Quantization;
@@ -10,16 +10,17 @@ namespace SharpQuant.Tests.Runtime;
 
 /// <summary>
 /// Taps in ONNX Runtime's blocked layout (<see cref="ExecutorOptions.TapsInAnyOrder"/>): the same values as the
-/// NCHW taps, bit for bit, in another order; graph outputs unchanged; calibration and activation histograms
-/// identical to observing the NCHW taps.
+/// NCHW taps, bit for bit, in another order; graph outputs unchanged; calibration identical to observing the NCHW
+/// taps.
 /// </summary>
 public class BlockedLayoutTapsTests
 {
     private static readonly ExecutorOptions Nchw = new() { IntraOpThreads = 2 };
     private static readonly ExecutorOptions AnyOrder = Nchw with { TapsInAnyOrder = true };
 
-    // ORT's NCHWc layout needs AVX2 on x64 (8-channel blocks; 16 with AVX-512); elsewhere nothing is blocked.
-    private static bool Blocks => Avx2.IsSupported;
+    // ORT's NCHWc layout needs AVX2 on x64 (8-channel blocks; 16 with AVX-512), and the rewrite is only done on
+    // x64; elsewhere nothing is blocked.
+    private static bool Blocks => RuntimeInformation.ProcessArchitecture == Architecture.X64 && Avx2.IsSupported;
 
     [Fact]
     public void ResNet18TapsAreTheSameValuesInAnotherOrderAndTheOutputIsUnchanged()
@@ -94,58 +95,41 @@ public class BlockedLayoutTapsTests
     }
 
     [Fact]
-    public void CalibrationAndActivationHistogramsEqualObservingTheNchwTaps()
+    public void CalibrationEqualsObservingTheNchwTaps()
     {
         var g = TestModels.ResNet18().FoldBatchNorm();
         var mapping = new QConfigMapping().SetGlobal(QConfig.Default);
         var batches = new[] { TestModels.ResNet18Input(seed: 11, batch: 2), TestModels.ResNet18Input(seed: 12, batch: 2) };
 
         var sim = QuantSim.Prepare(g, mapping);
+        var observing = sim.Quantizers.Where(q => q.Kind == QuantizerKind.Activation).ToList();
+        var taps = observing.Select(q => q.Input.Name).Distinct().ToArray();
+        // What calibration's session will do: before calibration only ORT's own ops read the taps, so they block.
+        using (var probe = sim.CreateExecutor(AnyOrder))
+        {
+            Assert.Equal(Blocks, probe.BlockedTapCount(taps) > 0);
+        }
         sim.Calibrate(batches, options: Nchw);
 
         // The reference observes the NCHW taps of an executor with the simulation's own session settings.
         var reference = QuantSim.Prepare(g, mapping);
-        var observing = reference.Quantizers.Where(q => q.Kind == QuantizerKind.Activation).ToList();
-        var taps = observing.Select(q => q.Input.Name).Distinct().ToArray();
         using (var executor = reference.CreateExecutor(Nchw))
         {
             foreach (var batch in batches)
             {
                 var result = executor.Run(new Dictionary<string, Tensor> { [g.Inputs[0].Name] = batch }, taps);
-                foreach (var q in observing)
+                foreach (var q in reference.Quantizers.Where(q => q.Kind == QuantizerKind.Activation))
                 {
                     q.Observe(result[q.Input.Name]);
                 }
             }
         }
-        Assert.Equal(observing.Count, sim.Quantizers.Count(q => q.Kind == QuantizerKind.Activation));
-        foreach (var q in observing)
+        foreach (var q in reference.Quantizers.Where(q => q.Kind == QuantizerKind.Activation))
         {
             var expected = q.ProposeQParams()!;
             var actual = sim[q.Name].QParams;
             Assert.Equal(expected.Scale, actual.Scale);
             Assert.Equal(expected.ZeroPoint, actual.ZeroPoint);
-            q.SetQParams(expected);
-            q.ObserverEnabled = false;
-            q.FakeQuantEnabled = true;
-        }
-
-        // Histograms on the calibrated grids, collected through blocked taps, against the same through NCHW taps.
-        var blockedHistograms = ActivationHistograms.Collect(sim, batches, options: Nchw);
-        // The same taps in one run, as Collect takes them: which values are exposed decides what ORT may fuse.
-        using var nchwRun = sim.CreateExecutor(Nchw);
-        var histogramTaps = blockedHistograms.Select(h => h.Quantizer.Input.Name).Distinct().ToArray();
-        var runs = batches.Select(b => nchwRun.Run(new Dictionary<string, Tensor> { [g.Inputs[0].Name] = b }, histogramTaps)).ToList();
-        foreach (var h in blockedHistograms)
-        {
-            var fromNchw = QuantGridHistogram.ForActivations(h.Quantizer.QParams);
-            foreach (var run in runs)
-            {
-                fromNchw.Add(run[h.Quantizer.Input.Name], h.Quantizer.QParams);
-            }
-            Assert.Equal(fromNchw.Counts.ToArray(), h.Histogram.Counts.ToArray());
-            Assert.Equal(fromNchw.Min, h.Histogram.Min);
-            Assert.Equal(fromNchw.Max, h.Histogram.Max);
         }
     }
 }
