@@ -1,5 +1,5 @@
-using Google.Protobuf;
 using System.Runtime.InteropServices;
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Proto = global::Onnx;
 
