@@ -12,7 +12,7 @@ namespace SharpQuant.Bench;
 /// The observers' own cost in a calibration pass, without ONNX Runtime: the activations every quantizer of the
 /// default ResNet18 taps are computed once for two batches of 8, then fed to fresh observers of each kind on one
 /// thread, alternating the two batches. Single-threaded CPU time per batch is far steadier on a shared machine than
-/// the wall time of the overlapped calibration loop, so it is the figure to compare observer changes by.
+/// the wall time of the calibration loop, so it is the figure to compare observer changes by.
 /// </summary>
 public sealed class ObserverBenchmark : IBenchmark
 {
@@ -78,7 +78,7 @@ public sealed class ObserverBenchmark : IBenchmark
             report.Value("  throughput (CPU)", values / new Measurement(cpu).MedianMs / 1e6, "G values/s");
         }
         report.LoadAverage("load average at end");
-        output.WriteLine(string.Create(c, $"  (the calibration spreads this over {Environment.ProcessorCount} threads, overlapped with ONNX Runtime)"));
+        output.WriteLine(string.Create(c, $"  (the calibration spreads this over {Environment.ProcessorCount} threads after each ONNX Runtime run)"));
     }
 
     private static void Feed(IObserver[] observers, Tensor[] batch)

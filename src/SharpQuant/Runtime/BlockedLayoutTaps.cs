@@ -62,9 +62,8 @@ internal static class BlockedLayoutTaps
                 DeleteQuietly(folder);
                 return null;
             }
-            var path = Path.Combine(folder.FullName, "blocked-taps.onnx");
-            File.WriteAllBytes(path, optimized.ToByteArray());
-            return new BlockedModel(folder, path, removed);
+            File.WriteAllBytes(optimizedPath, optimized.ToByteArray());
+            return new BlockedModel(folder, optimizedPath, removed);
         }
         catch
         {

@@ -70,12 +70,25 @@ internal static class ChannelExtremes
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static (float Min, float Max) Reduce(Vector<float> lo, Vector<float> hi)
     {
+        Span<float> lanes = stackalloc float[2 * Vector<float>.Count];
+        lo.CopyTo(lanes);
+        hi.CopyTo(lanes[Vector<float>.Count..]);
+        return ReduceLanes(lanes);
+    }
+
+    /// <summary>
+    /// The extremes over running vectors' lanes, given as the lanes of the minima followed by those of the maxima
+    /// (every vector width copies its two vectors into one span and reduces here).
+    /// </summary>
+    public static (float Min, float Max) ReduceLanes(ReadOnlySpan<float> lanes)
+    {
+        var width = lanes.Length / 2;
         var min = float.PositiveInfinity;
         var max = float.NegativeInfinity;
-        for (var k = 0; k < Vector<float>.Count; k++)
+        for (var k = 0; k < width; k++)
         {
-            min = Math.Min(min, lo[k]);
-            max = Math.Max(max, hi[k]);
+            min = Math.Min(min, lanes[k]);
+            max = Math.Max(max, lanes[width + k]);
         }
         return (min, max);
     }

@@ -191,14 +191,10 @@ internal static class HistogramKernels
 
         public static (float Min, float Max) Reduce(Extremes256 extremes)
         {
-            var min = float.PositiveInfinity;
-            var max = float.NegativeInfinity;
-            for (var k = 0; k < Width; k++)
-            {
-                min = Math.Min(min, extremes.Lo[k]);
-                max = Math.Max(max, extremes.Hi[k]);
-            }
-            return (min, max);
+            Span<float> lanes = stackalloc float[2 * Width];
+            extremes.Lo.CopyTo(lanes);
+            extremes.Hi.CopyTo(lanes[Width..]);
+            return ChannelExtremes.ReduceLanes(lanes);
         }
 
         [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -247,14 +243,10 @@ internal static class HistogramKernels
 
         public static (float Min, float Max) Reduce(Extremes512 extremes)
         {
-            var min = float.PositiveInfinity;
-            var max = float.NegativeInfinity;
-            for (var k = 0; k < Width; k++)
-            {
-                min = Math.Min(min, extremes.Lo[k]);
-                max = Math.Max(max, extremes.Hi[k]);
-            }
-            return (min, max);
+            Span<float> lanes = stackalloc float[2 * Width];
+            extremes.Lo.CopyTo(lanes);
+            extremes.Hi.CopyTo(lanes[Width..]);
+            return ChannelExtremes.ReduceLanes(lanes);
         }
 
         [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

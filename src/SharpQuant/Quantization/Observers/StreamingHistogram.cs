@@ -152,16 +152,10 @@ public sealed class StreamingHistogram
         {
             return;
         }
-        var min = TensorPrimitives.Min(values);
-        var max = TensorPrimitives.Max(values);
-        ThrowIfNotFinite(min, max, values.Length);
-        Record(min, max, values.Length);
-        if (min == 0 && max == 0 && !HasRange)
+        if (!Admit(TensorPrimitives.Min(values), TensorPrimitives.Max(values), values.Length))
         {
-            _pendingZeros += values.Length;
             return;
         }
-        Cover(min, max);
         var inverseWidth = (float)(1 / _width);
         var last = _counts.Length - 1;
         foreach (var x in values)
@@ -173,15 +167,27 @@ public sealed class StreamingHistogram
     /// <summary>Takes a batch whose extremes are known: screens them, grows the range to cover them and counts it.</summary>
     private void Accept(ReadOnlySpan<float> values, float min, float max)
     {
-        ThrowIfNotFinite(min, max, values.Length);
-        Record(min, max, values.Length);
+        if (Admit(min, max, values.Length))
+        {
+            Bin(values);
+        }
+    }
+
+    /// <summary>
+    /// Screens a batch's extremes, records them and grows the range to cover them; false when the batch is all zeros
+    /// and there is no range yet (the zeros wait for one), so there is nothing to count now.
+    /// </summary>
+    private bool Admit(float min, float max, int count)
+    {
+        ThrowIfNotFinite(min, max, count);
+        Record(min, max, count);
         if (min == 0 && max == 0 && !HasRange)
         {
-            _pendingZeros += values.Length;
-            return;
+            _pendingZeros += count;
+            return false;
         }
         Cover(min, max);
-        Bin(values);
+        return true;
     }
 
     // The extremes propagate NaN (IEEE 754:2019 minimum and maximum), so checking them screens the whole batch.
