@@ -11,11 +11,12 @@ namespace SharpQuant.Bench;
 
 /// <summary>
 /// Issue #7's figure: one forward + backward run of ResNet18 (BatchNorm folded, batch 8) through its gradient graph
-/// against the forward alone, measured interleaved in one run (target at most 3.5×). Two requests: gradients with
+/// against the forward alone, measured interleaved in one run (target at most 3.5×). Requests: gradients with
 /// respect to every weight and bias and the input (the float model; the weights fed as parameters, with and without
-/// NCHWc, and kept constants with <see cref="GradientRequest.KeepConstants"/>), and with respect to the scale of every
-/// activation quantizer of a QuantSim prepared with the tutorial's learnable qconfigs (against that simulation's
-/// own forward). The seed is each sample's top-1 output.
+/// NCHWc, and kept constants with <see cref="GradientRequest.KeepConstants"/>; gradients written into reused buffers,
+/// as fine-tuning does, and once into fresh arrays), the weights and biases alone, the input alone, and the scale of
+/// every activation quantizer of a QuantSim prepared with the tutorial's learnable qconfigs (against that
+/// simulation's own forward). The seed is each sample's top-1 output.
 /// </summary>
 public sealed class AutodiffBenchmark : IBenchmark
 {
@@ -42,22 +43,30 @@ public sealed class AutodiffBenchmark : IBenchmark
         var batch = RandomImages(1, BatchSize);
         var feeds = new Dictionary<string, Tensor> { [input] = batch };
 
-        // (1) Float model: every weight and bias, and the input; then the input alone (weights stay constants).
+        // (1) Float model: every weight and bias, and the input; then the weights alone; then the input alone.
         var parameters = graph.Nodes.Where(n => n.OpType is "Conv" or "Gemm")
             .SelectMany(n => n.Inputs.Skip(1)).Where(v => v is { IsConstant: true }).Select(v => v!.Name).Distinct().ToArray();
+        var everything = GradientRequest.OfOutput(output0, SeedKind.Top1, [input, .. parameters]);
+        // Fine-tuning's form: the weights fed as inputs, each run's gradients written into the buffers of the last.
+        Measure(report, graph, feeds, everything, $"float ResNet18: d(top-1)/d(input and {parameters.Length} weights and biases), weights fed, gradients into reused buffers", options, options, Outputs.Reused);
         // Weights fed as inputs cannot be prepacked into ONNX Runtime's blocked (NCHWc) layout, so the convolutions
         // of that session mostly run unblocked: it is measured with and without the layout.
         var withoutNchwc = options with { DisabledOptimizers = [QuantSim.NchwcTransformer] };
-        Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, [input, .. parameters]),
-            $"float ResNet18: d(top-1)/d(input and {parameters.Length} weights and biases)", options, options);
-        Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, [input, .. parameters]),
-            $"the same, NCHWc layout off in the gradient session", options, withoutNchwc);
+        Measure(report, graph, feeds, everything, "the same, NCHWc layout off in the gradient session", options, withoutNchwc, Outputs.Reused);
         // The weights kept constants (GradientRequest.KeepConstants): ONNX Runtime prepacks them and folds the
         // backward's flipped kernels once, as it does for the forward.
-        Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, [input, .. parameters]) with { KeepConstants = true },
-            $"the same, weights kept constants (KeepConstants): d(top-1)/d(input and {parameters.Length} weights and biases)", options, options);
+        Measure(report, graph, feeds, everything with { KeepConstants = true },
+            "the same, weights kept constants (KeepConstants), gradients into reused buffers", options, options, Outputs.Reused);
+        // Returning fresh arrays: 47 MB of gradients allocated and copied every run.
+        Measure(report, graph, feeds, everything with { KeepConstants = true },
+            "the same, every run's gradients in fresh arrays (no TensorBuffers)", options, options, Outputs.Fresh);
+        // A training step's backward (PyTorch's loss.backward()): the weights and biases, not the input.
+        Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, parameters) with { KeepConstants = true },
+            $"float ResNet18: d(top-1)/d({parameters.Length} weights and biases) only, kept constants, reused buffers", options, options, Outputs.Reused);
         Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, input),
-            "float ResNet18: d(top-1)/d(input) (weights constant)", options, options);
+            "float ResNet18: d(top-1)/d(input) (weights constant)", options, options, Outputs.Reused);
+
+        MeasureFloor(report, graph, feeds, options);
 
         // (2) Quantized model: the scale of every enabled activation quantizer.
         var sim = QuantSim.Prepare(graph, QConfigMapping.TutorialLearnable(graph));
@@ -72,7 +81,8 @@ public sealed class AutodiffBenchmark : IBenchmark
             runner.Warm();
             report.Section($"QuantSim (tutorial learnable qconfigs): d(top-1)/d(scale) of {scales.Length} activation quantizers");
             report.Value("gradient graph build (shape inference included)", buildMs, "ms");
-            var (backward, plain) = Timing.Interleave(() => runner.Run(feeds), () => forward.Run(feeds), warmups: 1, rounds: Rounds);
+            var buffers = new TensorBuffers();
+            var (backward, plain) = Timing.Interleave(() => runner.Run(feeds, reuse: buffers), () => forward.Run(feeds), warmups: 1, rounds: Rounds);
             report.Figure("forward + backward", backward);
             report.Figure("simulation forward alone", plain);
             report.Ratio("forward + backward / forward", Timing.PairedRatioMedian(backward, plain), 1, atMost: Target, detail: "median of paired ratios");
@@ -80,8 +90,15 @@ public sealed class AutodiffBenchmark : IBenchmark
         report.LoadAverage("load average at end");
     }
 
+    /// <summary>Whether each gradient run writes into the buffers of the last (as fine-tuning and sensitivity analysis do) or returns fresh arrays.</summary>
+    private enum Outputs
+    {
+        Reused,
+        Fresh,
+    }
+
     private static void Measure(Report report, Graph graph, Dictionary<string, Tensor> feeds, GradientRequest request, string title,
-        ExecutorOptions forwardOptions, ExecutorOptions gradientOptions)
+        ExecutorOptions forwardOptions, ExecutorOptions gradientOptions, Outputs outputs)
     {
         var buildClock = Stopwatch.StartNew();
         var gradients = GradientGraph.Build(graph, request);
@@ -93,10 +110,121 @@ public sealed class AutodiffBenchmark : IBenchmark
         report.Section(title);
         report.Value("gradient graph build (shape inference included)", buildMs, "ms");
         report.Text("gradient graph nodes", $"{gradients.Graph.Nodes.Count} (forward {graph.Nodes.Count})");
-        var (backward, plain) = Timing.Interleave(() => runner.Run(feeds), () => forward.Run(feeds), warmups: 1, rounds: Rounds);
+        var buffers = outputs == Outputs.Reused ? new TensorBuffers() : null;
+        var (backward, plain) = Timing.Interleave(() => runner.Run(feeds, reuse: buffers), () => forward.Run(feeds), warmups: 1, rounds: Rounds);
         report.Figure("forward + backward", backward);
         report.Figure("forward alone", plain);
         report.Ratio("forward + backward / forward", Timing.PairedRatioMedian(backward, plain), 1, atMost: Target, detail: "median of paired ratios");
+    }
+
+    /// <summary>
+    /// What the all-weights backward cannot go below with ONNX Runtime's kernels: the forward, plus for every
+    /// convolution after the stem the input gradient as the one Conv (stride 1, flipped kernel) or ConvTranspose
+    /// (strided) that the gradient graph runs, plus every convolution's weight gradient as the one GEMM it runs
+    /// ([M, N·L] × [N·L, K·C]), their operands fed as inputs (so no unfolding, layout change, mask, pooling or
+    /// sum is counted). Everything else a gradient graph must also do comes on top of this ratio.
+    /// </summary>
+    private static void MeasureFloor(Report report, Graph graph, Dictionary<string, Tensor> feeds, ExecutorOptions options)
+    {
+        var convs = graph.NodesOfType("Conv").ToList();
+        Dictionary<string, long[]> shapes;
+        using (var probe = new GraphExecutor(graph, options))
+        {
+            var taps = convs.SelectMany(c => new[] { c.Input(0).Name, c.Output.Name }).Distinct().ToArray();
+            var tapped = probe.Run(feeds, taps);
+            shapes = taps.ToDictionary(t => t, t => tapped[t].Shape.ToArray(), StringComparer.Ordinal);
+        }
+        var floor = OnnxModel.Load(OnnxModel.ToBytes(graph));
+        var floorFeeds = new Dictionary<string, Tensor>(feeds, StringComparer.Ordinal);
+        var index = 0;
+        foreach (var conv in floor.NodesOfType("Conv").ToList())
+        {
+            var w = conv.Input(1).ConstantValue!;
+            var x = shapes[conv.Input(0).Name];
+            var y = shapes[conv.Output.Name];
+            var (m, c, kh, kw) = (w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]);
+            var strides = conv.GetInts("strides") ?? [1, 1];
+            var pads = conv.GetInts("pads") ?? [0, 0, 0, 0];
+            var dy = floor.AddInput($"floor.dy{index}", ElementType.Float, y.Select(Dim.Of).ToArray());
+            floorFeeds[dy.Name] = Filled(y, index);
+            if (index > 0)
+            {
+                Value dx;
+                if (strides.All(s => s == 1))
+                {
+                    var flipped = floor.AddConstant($"floor.w{index}", FlipTransposed(w));
+                    dx = floor.AddNode("Conv", [dy, flipped], moduleName: $"floor.dx{index}", attributes: new Dictionary<string, AttributeValue>
+                    {
+                        ["pads"] = AttributeValue.Of([kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]]),
+                        ["kernel_shape"] = AttributeValue.Of([kh, kw]),
+                    }).Output;
+                }
+                else
+                {
+                    long[] outputPadding = [x[2] - (((y[2] - 1) * strides[0]) + kh - pads[0] - pads[2]), x[3] - (((y[3] - 1) * strides[1]) + kw - pads[1] - pads[3])];
+                    dx = floor.AddNode("ConvTranspose", [dy, conv.Input(1)], moduleName: $"floor.dx{index}", attributes: new Dictionary<string, AttributeValue>
+                    {
+                        ["strides"] = AttributeValue.Of(strides),
+                        ["pads"] = AttributeValue.Of(pads),
+                        ["output_padding"] = AttributeValue.Of(outputPadding),
+                        ["kernel_shape"] = AttributeValue.Of([kh, kw]),
+                    }).Output;
+                }
+                floor.AddOutput(dx);
+            }
+            var rows = y[0] * y[2] * y[3];
+            long[] gradShape = [m, rows];
+            long[] patchShape = [rows, kh * kw * c];
+            var gradRows = floor.AddInput($"floor.rows{index}", ElementType.Float, gradShape.Select(Dim.Of).ToArray());
+            var patches = floor.AddInput($"floor.patches{index}", ElementType.Float, patchShape.Select(Dim.Of).ToArray());
+            floorFeeds[gradRows.Name] = Filled(gradShape, index + 100);
+            floorFeeds[patches.Name] = Filled(patchShape, index + 200);
+            floor.AddOutput(floor.AddNode("MatMul", [gradRows, patches], moduleName: $"floor.dw{index}").Output);
+            index++;
+        }
+        using var forward = new GraphExecutor(graph, options);
+        using var compute = new GraphExecutor(floor, options);
+        forward.Warm();
+        compute.Warm();
+        report.Section($"floor: the forward + {index - 1} input-gradient convolutions + {index} weight-gradient GEMMs, operands fed (no other op)");
+        var buffers = new TensorBuffers();
+        var (both, plain) = Timing.Interleave(() => compute.Run(floorFeeds, reuse: buffers), () => forward.Run(feeds), warmups: 1, rounds: Rounds);
+        report.Figure("forward + convolution-sized backward work", both);
+        report.Figure("forward alone", plain);
+        report.Ratio("floor / forward", Timing.PairedRatioMedian(both, plain), 1, atMost: Target, detail: "median of paired ratios; the all-weights target leaves the rest of the backward the difference");
+    }
+
+    /// <summary>W [M, C, kh, kw] as the stride-1 input-gradient kernel [C, M, kh, kw], spatially reversed.</summary>
+    private static Tensor FlipTransposed(Tensor w)
+    {
+        var (m, c, kh, kw) = ((int)w.Shape[0], (int)w.Shape[1], (int)w.Shape[2], (int)w.Shape[3]);
+        var source = w.Floats;
+        var flipped = new float[source.Length];
+        for (var o = 0; o < m; o++)
+        {
+            for (var i = 0; i < c; i++)
+            {
+                for (var a = 0; a < kh; a++)
+                {
+                    for (var b = 0; b < kw; b++)
+                    {
+                        flipped[(((i * m) + o) * kh * kw) + ((kh - 1 - a) * kw) + (kw - 1 - b)] = source[(((o * c) + i) * kh * kw) + (a * kw) + b];
+                    }
+                }
+            }
+        }
+        return Tensor.FromFloats(flipped, c, m, kh, kw);
+    }
+
+    /// <summary>Small non-zero values (the GEMMs and convolutions do not depend on them for their speed).</summary>
+    private static Tensor Filled(long[] shape, int seed)
+    {
+        var data = new float[shape.Aggregate(1L, (a, b) => a * b)];
+        for (var i = 0; i < data.Length; i++)
+        {
+            data[i] = 1e-3f * ((i + seed) % 97);
+        }
+        return Tensor.FromFloats(data, shape);
     }
 
     private static Tensor RandomImages(int seed, int batch)

@@ -72,6 +72,8 @@ public static class SensitivityAnalysis
         var wrt = WithRespectTo(quantizers);
 
         GradientRunner? runner = null;
+        // Each run's activations and gradients are added into the histograms and sums before the next run overwrites them.
+        var buffers = new TensorBuffers();
         try
         {
             var count = 0;
@@ -84,7 +86,7 @@ public static class SensitivityAnalysis
                 }
                 // Built on the first batch: a model whose spatial sizes are symbolic takes them from it.
                 runner ??= new GradientRunner(BuildGradientGraph(sim, quantizers, seed, batch), options);
-                var run = runner.Run(new Dictionary<string, Tensor> { [inputName] = batch });
+                var run = runner.Run(new Dictionary<string, Tensor> { [inputName] = batch }, reuse: buffers);
                 // Independent writers: each histogram and each gradient sum belongs to one quantizer.
                 Parallel.ForEach(activationHistograms, h =>
                 {

@@ -48,9 +48,11 @@ public static class FineTuner
         var request = GradientRequest.OfLoss(DistillationLoss.LossName, [.. parameters.Names]) with { InputShapes = shapes };
         var gradients = GradientGraph.Build(loss.Graph, request);
         using var runner = new GradientRunner(gradients, options.Executor);
+        // Each run's loss and gradients are read (the Adam step) before the next run overwrites them.
+        var buffers = new TensorBuffers();
         var rates = parameters.Parameters.ToDictionary(p => p.Name, p => LearningRate(p, options), StringComparer.Ordinal);
 
-        var initialLoss = MeanLoss(runner, loss, samples, inputName, parameters, options.BatchSize);
+        var initialLoss = MeanLoss(runner, loss, samples, inputName, parameters, options.BatchSize, buffers);
         var adam = new Adam(options.Adam);
         var stopping = options.Patience > 0 ? new EarlyStopping(options.Patience, options.LossSmoothing, options.MinRelativeImprovement) : null;
         var losses = new List<double>();
@@ -58,7 +60,7 @@ public static class FineTuner
         for (var step = 1; step <= options.Steps; step++)
         {
             var (inputs, targets, _) = samples.Next(options.BatchSize);
-            var run = runner.Run(Feed(loss, inputName, inputs, targets), parameters.ToTensors());
+            var run = runner.Run(Feed(loss, inputName, inputs, targets), parameters.ToTensors(), buffers);
             var value = (double)run.Output(DistillationLoss.LossName).Floats[0];
             losses.Add(value);
             if (!double.IsFinite(value))
@@ -79,7 +81,7 @@ public static class FineTuner
                 break;
             }
         }
-        var finalLoss = MeanLoss(runner, loss, samples, inputName, parameters, options.BatchSize);
+        var finalLoss = MeanLoss(runner, loss, samples, inputName, parameters, options.BatchSize, buffers);
         parameters.WriteBack();
         return new FineTuneResult(initialLoss, finalLoss, losses.Count, samples.Epoch, stoppedEarly, losses, parameters.Count, parameters.ElementCount, clock.Elapsed);
     }
@@ -109,13 +111,13 @@ public static class FineTuner
     }
 
     /// <summary>The mean loss over all samples (each batch's mean weighted by its size), for the current parameters.</summary>
-    private static double MeanLoss(GradientRunner runner, DistillationLoss loss, TrainingSamples samples, string inputName, ParameterSet parameters, int batchSize)
+    private static double MeanLoss(GradientRunner runner, DistillationLoss loss, TrainingSamples samples, string inputName, ParameterSet parameters, int batchSize, TensorBuffers buffers)
     {
         double sum = 0;
         var current = parameters.ToTensors();
         foreach (var (inputs, targets) in samples.InOrder(batchSize))
         {
-            var run = runner.Run(Feed(loss, inputName, inputs, targets), current);
+            var run = runner.Run(Feed(loss, inputName, inputs, targets), current, buffers);
             sum += run.Output(DistillationLoss.LossName).Floats[0] * (double)inputs.Shape[0];
         }
         return sum / samples.Count;
