@@ -60,6 +60,7 @@ public sealed class AutodiffBenchmark : IBenchmark
         // Returning fresh arrays: 47 MB of gradients allocated and copied every run.
         Measure(report, graph, feeds, everything with { KeepConstants = true },
             "the same, every run's gradients in fresh arrays (no TensorBuffers)", options, options, Outputs.Fresh);
+        MeasureLoop(report, graph, feeds, everything with { KeepConstants = true }, options);
         // A training step's backward (PyTorch's loss.backward()): the weights and biases, not the input.
         Measure(report, graph, feeds, GradientRequest.OfOutput(output0, SeedKind.Top1, parameters) with { KeepConstants = true },
             $"float ResNet18: d(top-1)/d({parameters.Length} weights and biases) only, kept constants, reused buffers", options, options, Outputs.Reused);
@@ -86,6 +87,7 @@ public sealed class AutodiffBenchmark : IBenchmark
             report.Figure("forward + backward", backward);
             report.Figure("simulation forward alone", plain);
             report.Ratio("forward + backward / forward", Timing.PairedRatioMedian(backward, plain), 1, atMost: Target, detail: "median of paired ratios");
+            FastestRatio(report, backward, plain);
         }
         report.LoadAverage("load average at end");
     }
@@ -115,6 +117,44 @@ public sealed class AutodiffBenchmark : IBenchmark
         report.Figure("forward + backward", backward);
         report.Figure("forward alone", plain);
         report.Ratio("forward + backward / forward", Timing.PairedRatioMedian(backward, plain), 1, atMost: Target, detail: "median of paired ratios");
+        FastestRatio(report, backward, plain);
+    }
+
+    /// <summary>
+    /// The forward run right after a large gradient run starts with caches full of the gradient's tensors and is
+    /// slower than on its own (100-120 ms against 85-90 ms here), which lowers the paired ratios: the fastest runs of
+    /// each side give the other bound.
+    /// </summary>
+    private static void FastestRatio(Report report, Measurement backward, Measurement plain) =>
+        report.Ratio("fastest / fastest forward alone", backward.MinMs, plain.MinMs, detail: "no target; the paired median is the figure");
+
+    /// <summary>
+    /// Runs back to back as a training or analysis loop makes them (no collection forced between runs, unlike the
+    /// paired rounds): a block of <see cref="LoopRuns"/> runs into fresh arrays against a block into reused buffers.
+    /// </summary>
+    private static void MeasureLoop(Report report, Graph graph, Dictionary<string, Tensor> feeds, GradientRequest request, ExecutorOptions options)
+    {
+        using var runner = new GradientRunner(GradientGraph.Build(graph, request), options);
+        runner.Warm();
+        var buffers = new TensorBuffers();
+        var (fresh, reused) = Timing.Interleave(
+            () => Repeat(() => runner.Run(feeds)),
+            () => Repeat(() => runner.Run(feeds, reuse: buffers)),
+            warmups: 1, rounds: 3);
+        report.Section($"the same, {LoopRuns} runs back to back (a loop's pattern): fresh arrays against reused buffers");
+        report.Value("per run, fresh arrays", fresh.MedianMs / LoopRuns, "ms", $"median of {fresh.Count} blocks");
+        report.Value("per run, reused buffers", reused.MedianMs / LoopRuns, "ms", $"median of {reused.Count} blocks");
+        report.Ratio("reused / fresh", reused.MedianMs, fresh.MedianMs);
+    }
+
+    private const int LoopRuns = 6;
+
+    private static void Repeat(Action run)
+    {
+        for (var i = 0; i < LoopRuns; i++)
+        {
+            run();
+        }
     }
 
     /// <summary>
@@ -191,7 +231,8 @@ public sealed class AutodiffBenchmark : IBenchmark
         var (both, plain) = Timing.Interleave(() => compute.Run(floorFeeds, reuse: buffers), () => forward.Run(feeds), warmups: 1, rounds: Rounds);
         report.Figure("forward + convolution-sized backward work", both);
         report.Figure("forward alone", plain);
-        report.Ratio("floor / forward", Timing.PairedRatioMedian(both, plain), 1, atMost: Target, detail: "median of paired ratios; the all-weights target leaves the rest of the backward the difference");
+        report.Ratio("floor / forward", Timing.PairedRatioMedian(both, plain), 1, detail: "median of paired ratios; the 3.5x target leaves the rest of the backward the difference");
+        FastestRatio(report, both, plain);
     }
 
     /// <summary>W [M, C, kh, kw] as the stride-1 input-gradient kernel [C, M, kh, kw], spatially reversed.</summary>
