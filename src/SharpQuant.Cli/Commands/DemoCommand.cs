@@ -197,7 +197,7 @@ public static class DemoCommand
             foreach (var (s, name) in sims.Zip(["no-cle", "cle"]))
             {
                 var path = Path.Combine(folder, $"resnet18-{name}-int8.onnx");
-                var export = QdqExport.Save(s.Sim, path);
+                var export = QdqExport.Save(s.Sim, path, format);
                 written.Add(path);
                 console.MarkupLine($"{Markup.Escape(s.Label)}: {export.Weights} int8 weights → {Markup.Escape(path)} ({(double)export.FloatBytes / export.QuantizedBytes:F2}× smaller)");
             }

@@ -155,7 +155,7 @@ public static class FinetuneCommand
                 $"({result.Epochs} epochs{(result.StoppedEarly ? ", stopped early: the loss stalled" : "")}, {result.Elapsed.TotalSeconds:F1} s)"));
             if (QuantizeCommand.ExportsInt8(wb, ab))
             {
-                var report = QdqExport.Save(sim, outPath);
+                var report = QdqExport.Save(sim, outPath, integerFormat);
                 console.MarkupLine($"[bold]int8 QDQ model[/]: {report.Weights} weights, {report.Activations} activations, {report.Biases} int32 biases, opset {report.Opset}");
             }
             else

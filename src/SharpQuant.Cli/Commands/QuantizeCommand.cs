@@ -125,7 +125,7 @@ public static class QuantizeCommand
             QdqExportReport? exportReport = null;
             if (exportInt8)
             {
-                var report = exportReport = QdqExport.Save(sim, outPath);
+                var report = exportReport = QdqExport.Save(sim, outPath, integerFormat);
                 console.MarkupLine($"[bold]int8 QDQ model[/]: {report.Weights} weights, {report.Activations} activations, {report.Biases} int32 biases, opset {report.Opset}");
                 console.MarkupLine($"integer format [bold]{integerFormat.Name}[/]: {Markup.Escape(integerFormat.Reason)}");
                 console.MarkupLine($"parameters {report.FloatBytes / 1048576.0:F1} MiB → {report.QuantizedBytes / 1048576.0:F1} MiB ({(double)report.FloatBytes / report.QuantizedBytes:F2}× smaller)");

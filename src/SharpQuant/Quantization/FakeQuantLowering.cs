@@ -28,6 +28,12 @@ public static class FakeQuantLowering
         Passes.OpsetUpgrade.RaiseTo(lowered, MinimumOpset);
         // Found before anything is rewritten: a unit reads its quantizers' parameters and the original bias.
         var integerUnits = IntegerConvUnit.Find(lowered);
+        if (lowered.Nodes.Any(n => n.OpType == "Add" && n.Inputs.Any(i => i?.Shape is null)))
+        {
+            // An Add unit needs both shapes (the kernel computes broadcasts in another order); the C# rules take microseconds.
+            Runtime.ShapeInference.TryInferStatic(lowered);
+        }
+        var addUnits = IntegerAddUnit.Find(lowered);
         foreach (var layer in lowered.Nodes.Where(n => n.OpType is "Conv" or "Gemm").ToList())
         {
             RoundBiasToExportGrid(lowered, layer);
@@ -39,6 +45,10 @@ public static class FakeQuantLowering
             if (integerUnits.TryGetValue(fq, out var unit) && integers.TryGetValue(unit.InputFakeQuant, out var input))
             {
                 LowerIntegerUnit(lowered, unit, input, integers);
+            }
+            else if (addUnits.TryGetValue(fq, out var addUnit) && integers.TryGetValue(addUnit.InputA, out var a) && integers.TryGetValue(addUnit.InputB, out var b))
+            {
+                LowerIntegerAdd(lowered, addUnit, a, b, integers);
             }
             else
             {
@@ -76,19 +86,21 @@ public static class FakeQuantLowering
     /// <summary>
     /// The rest of a FakeQuant once its input is on the grid's scale (x / s): Round, Add z, Clip, Sub z, then
     /// Mul s back to floats. The centred integers (q − z) are recorded for integer units that read this quantizer.
+    /// With <paramref name="zeroPointAdded"/> the input already includes z (an integer Add unit's kernel adds it
+    /// before rounding), so only Round, Clip, Sub z and Mul s follow.
     /// </summary>
-    private static void FinishActivation(Graph graph, Node fq, QParams p, Node scaled, Value scale, Dictionary<Node, Value> integers)
+    private static void FinishActivation(Graph graph, Node fq, QParams p, Node scaled, Value scale, Dictionary<Node, Value> integers, bool zeroPointAdded = false)
     {
         var prefix = fq.ModuleName;
         var zero = graph.AddConstant(prefix + ".z", Tensor.FromFloats(p.ZeroPoint.Select(z => (float)z).ToArray(), scale.ConstantValue!.Shape.ToArray()));
         var qmin = graph.AddConstant(prefix + ".qmin", Tensor.Scalar(p.QMin));
         var qmax = graph.AddConstant(prefix + ".qmax", Tensor.Scalar(p.QMax));
         var round = graph.AddNode("Round", [scaled.Output], moduleName: prefix + ".round", after: scaled);
-        var add = graph.AddNode("Add", [round.Output, zero], moduleName: prefix + ".add_zp", after: round);
-        var clip = graph.AddNode("Clip", [add.Output, qmin, qmax], moduleName: prefix + ".clip", after: add);
+        var onGrid = zeroPointAdded ? round : graph.AddNode("Add", [round.Output, zero], moduleName: prefix + ".add_zp", after: round);
+        var clip = graph.AddNode("Clip", [onGrid.Output, qmin, qmax], moduleName: prefix + ".clip", after: onGrid);
         var sub = graph.AddNode("Sub", [clip.Output, zero], moduleName: prefix + ".sub_zp", after: clip);
         var mul = graph.AddNode("Mul", [sub.Output, scale], moduleName: prefix + ".mul", after: sub);
-        foreach (var n in new[] { round, add, clip, sub, mul })
+        foreach (var n in new[] { round, onGrid, clip, sub, mul })
         {
             n.Output.ElementType = ElementType.Float;
         }
@@ -151,6 +163,55 @@ public static class FakeQuantLowering
         var fq = unit.OutputFakeQuant;
         var scale = graph.AddConstant(fq.ModuleName + ".s", Tensor.FromFloats(unit.Output.Scale, unit.Output.Count));
         FinishActivation(graph, fq, unit.Output, scaled, scale, integers);
+    }
+
+    /// <summary>
+    /// An Add unit as QLinearAdd computes it (see <see cref="IntegerAddUnit"/>): each fused multiply-add in float64
+    /// (exact there) rounded once to float32, then the output quantizer from its Round on.
+    /// </summary>
+    private static void LowerIntegerAdd(Graph graph, IntegerAddUnit unit, Value centredA, Value centredB, Dictionary<Node, Value> integers)
+    {
+        var prefix = unit.Add.ModuleName + ".integer";
+        var (ratioA, ratioB, fixedPart) = unit.KernelConstants();
+        var after = unit.OutputFakeQuant;
+
+        Node Op(string op, string name, params Value[] inputs)
+        {
+            var node = graph.AddNode(op, inputs, moduleName: prefix + "." + name, after: after);
+            after = node;
+            return node;
+        }
+        Node Cast(string name, Value value, ElementType to)
+        {
+            var node = graph.AddNode("Cast", [value], moduleName: prefix + "." + name, after: after,
+                attributes: new Dictionary<string, AttributeValue> { ["to"] = AttributeValue.Of((long)to) });
+            node.Output.ElementType = to;
+            after = node;
+            return node;
+        }
+        Value Double(string name, double value) => graph.AddConstant(prefix + "." + name, Tensor.Create(new[] { value }, 1));
+        // Raw integers: the centred values plus their zero points (exact in float32).
+        Value Raw(string name, Value centred, int zeroPoint)
+        {
+            var raw = Op("Add", name + "_raw", centred, graph.AddConstant(prefix + "." + name + "_zp", Tensor.Scalar(zeroPoint)));
+            raw.Output.ElementType = ElementType.Float;
+            return Cast(name + "_f64", raw.Output, ElementType.Double).Output;
+        }
+        Value FusedMultiplyAdd(string name, Value x, double factor, Value addend)
+        {
+            var product = Op("Mul", name + "_mul", x, Double(name + "_ratio", factor));
+            product.Output.ElementType = ElementType.Double;
+            var sum = Op("Add", name + "_add", product.Output, addend);
+            sum.Output.ElementType = ElementType.Double;
+            return Cast(name + "_f32", sum.Output, ElementType.Float).Output;
+        }
+
+        var first = FusedMultiplyAdd("fma_b", Raw("b", centredB, unit.B.ZeroPoint[0]), ratioB, Double("fixed_part", fixedPart));
+        var firstWide = Cast("fma_b_f64", first, ElementType.Double);
+        var second = FusedMultiplyAdd("fma_a", Raw("a", centredA, unit.A.ZeroPoint[0]), ratioA, firstWide.Output);
+        var fq = unit.OutputFakeQuant;
+        var scale = graph.AddConstant(fq.ModuleName + ".s", Tensor.FromFloats(unit.Output.Scale, unit.Output.Count));
+        FinishActivation(graph, fq, unit.Output, second.Producer!, scale, integers, zeroPointAdded: true);
     }
 
     /// <summary>

@@ -69,9 +69,9 @@ internal sealed record IntegerConvUnit(Node Conv, Node InputFakeQuant, Node? Rel
     /// </summary>
     public static bool NeedsInt32Bias(int[] bias) => bias.Any(v => Math.Abs((long)v) >= ExactIntegerLimit);
 
-    private static bool IsEnabledFakeQuant(Node node) => FakeQuantOp.Is(node) && FakeQuantOp.IsEnabled(node);
+    internal static bool IsEnabledFakeQuant(Node node) => FakeQuantOp.Is(node) && FakeQuantOp.IsEnabled(node);
 
-    private static Node? SoleReader(Value value) =>
+    internal static Node? SoleReader(Value value) =>
         value.IsGraphOutput || value.Uses.Count != 1 ? null : value.Uses[0].Node;
 
     /// <summary>The weight on its integer grid (q_w, zero point 0), as the export stores it.</summary>

@@ -18,9 +18,14 @@ public static class QdqExport
 {
     public const long Opset = 13;
 
-    public static Graph ToGraph(QuantSim sim, out QdqExportReport report)
+    /// <param name="format">The integer format the simulation was prepared for; recorded in the model's metadata.</param>
+    public static Graph ToGraph(QuantSim sim, out QdqExportReport report, IntegerFormat? format = null)
     {
         var graph = sim.Graph.Clone();
+        foreach (var (key, value) in format?.Metadata() ?? new Dictionary<string, string>())
+        {
+            graph.Info.MetadataProps[key] = value;
+        }
         OpsetUpgrade.RaiseTo(graph, Opset);
         int weights = 0, activations = 0, biases = 0;
         var floatBytes = sim.Graph.Constants.Where(c => c.Uses.Count > 0).Sum(c => c.ConstantValue!.ByteCount);
@@ -60,9 +65,9 @@ public static class QdqExport
     }
 
     /// <summary>Exports and writes the model atomically.</summary>
-    public static QdqExportReport Save(QuantSim sim, string path)
+    public static QdqExportReport Save(QuantSim sim, string path, IntegerFormat? format = null)
     {
-        var graph = ToGraph(sim, out var report);
+        var graph = ToGraph(sim, out var report, format);
         AtomicFile.WriteAllBytes(path, OnnxModel.ToBytes(graph));
         return report;
     }

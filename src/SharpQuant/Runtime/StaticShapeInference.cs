@@ -37,6 +37,12 @@ internal static class StaticShapeInference
         var opset = graph.Info.OnnxOpset;
         foreach (var node in graph.Nodes)
         {
+            if (node is { OpType: "FakeQuant", Domain: OnnxOps.SharpQuantDomain } && new NodeFacts(node, facts).Optional(0) is { } quantized)
+            {
+                // Fake quantization is elementwise: the input's type and shape.
+                facts[node.Output] = quantized with { Ints = null };
+                continue;
+            }
             if (!node.IsStandardOnnx)
             {
                 return null;
