@@ -108,9 +108,10 @@ public sealed class PyTorchComparisonBenchmark : IBenchmark
                 Executed("the same ONNX file with ONNX Runtime's default optimizations", pytorchFx, null, evaluation),
                 ("PyTorch FX PTQ converted to int8 (convert_fx), run by PyTorch's onednn kernels",
                     i => NpyFile.Read(Path.Combine(work.FullName, $"onednn_output_{i:D3}.npy")), null),
-                Executed("SharpQuant quantize (default)", SharpQuantExport(folded, calibration, format, biasCorrection: false), null, evaluation),
-                Executed("SharpQuant quantize --equalize", SharpQuantExport(equalized, calibration, format, biasCorrection: false), null, evaluation),
-                Executed("SharpQuant quantize --equalize --bias-correction empirical", SharpQuantExport(equalized, calibration, format, biasCorrection: true), null, evaluation),
+                Executed("SharpQuant quantize --bias-correction none", SharpQuantExport(folded, calibration, format, biasCorrection: false), null, evaluation),
+                Executed("SharpQuant quantize (default: empirical bias correction)", SharpQuantExport(folded, calibration, format, biasCorrection: true), null, evaluation),
+                Executed("SharpQuant quantize --equalize --bias-correction none", SharpQuantExport(equalized, calibration, format, biasCorrection: false), null, evaluation),
+                Executed("SharpQuant quantize --equalize (CLE and bias correction)", SharpQuantExport(equalized, calibration, format, biasCorrection: true), null, evaluation),
             };
             foreach (var (label, outputs, owner) in candidates)
             {
@@ -148,7 +149,7 @@ public sealed class PyTorchComparisonBenchmark : IBenchmark
         return (label, i => executor.Run(evaluation[i]), executor);
     }
 
-    /// <summary>What `sharpquant quantize` does by default: entropy uint8 activations, per-channel min-max weights, the CPU's format.</summary>
+    /// <summary>What `sharpquant quantize --images` does: entropy uint8 activations, per-channel min-max weights, the CPU's format, and by default empirical bias correction.</summary>
     private static Graph SharpQuantExport(Graph source, IReadOnlyList<Tensor> calibration, IntegerFormat format, bool biasCorrection)
     {
         var config = format.Apply(new QConfig(
