@@ -36,7 +36,9 @@ Step("1. Load a trained ResNet18");
 // (exported from CNTK; 512 features out, no classifier head). OnnxModel.Load reads it into SharpQuant's graph IR.
 var model = OnnxModel.Load(DefaultModels.ResNet18Path);
 var summary = GraphSummary.Of(model);
-Console.WriteLine($"{summary.NodeCount} nodes, {summary.ParameterCount:N0} parameters, opset {model.Info.OnnxOpset}, from {summary.Producer}");
+// What the output is decides which fidelity numbers mean something: "feature extractor: 512-d output, no classifier".
+var output = ModelOutput.Of(model);
+Console.WriteLine($"{summary.NodeCount} nodes, {summary.ParameterCount:N0} parameters, opset {model.Info.OnnxOpset}, from {summary.Producer}; {output.Summary}");
 // The file was exported with batch size 1; calibrating on batches needs a free batch dimension.
 var floatModel = model.Clone();
 floatModel.MakeBatchDynamic();
@@ -137,7 +139,8 @@ if (evaluation is not null)
     foreach (var (label, sim) in new[] { ("int8, no CLE", withoutCle), ("int8, with CLE", withCle) })
     {
         using var executor = sim.CreateExecutor();
-        var fidelity = new FidelityAccumulator();
+        // Given the output, the report leaves out top-1 agreement and KL: a backbone's largest feature is no class.
+        var fidelity = new FidelityAccumulator(output);
         foreach (var batch in evaluation)
         {
             fidelity.Add(reference.Run(batch), executor.Run(batch));
@@ -175,7 +178,7 @@ var ranges = new[] { ChannelRanges.Of(folded.Graph, Layer, "without CLE"), Chann
 var sims = new[] { new ReportedSim("int8, no CLE", withoutCle), new ReportedSim("int8, with CLE", withCle) };
 var reportPath = Path.Combine(outputFolder, "report.html");
 HtmlReportWriter.Write(new ReportDocument("CLE on ResNet18 (tutorial)", "BatchNorm folded, equalized, int8 without and with CLE", [
-    ModelSection.Build(summary, DefaultModels.ResNet18Path),
+    ModelSection.Build(summary, DefaultModels.ResNet18Path, output),
     GraphSection.Build(model),
     FoldingSection.Build(folded.Report),
     EqualizationSection.Build(sets, equalized.Report),
@@ -183,7 +186,7 @@ HtmlReportWriter.Write(new ReportDocument("CLE on ResNet18 (tutorial)", "BatchNo
         new("global qconfig", $"{QConfig.Default.Activation!.Describe()} activations, {QConfig.Default.Weight!.Describe()} weights"),
         new("every conv (by module name)", $"learnable_act(range=2): {QuantSpec.LearnableAct(2).Describe()}; learnable_weights(out_channels): {QuantSpec.LearnableWeights(1).Describe()}"),
     ], sims, calibration),
-    EvaluationSection.Build(evaluationText, evaluated),
+    EvaluationSection.Build(evaluationText, evaluated, output: output),
     FiguresSection.Build([new ReportFigure(WeightRangeChart.Png(Layer, ranges), $"Per-output-channel weight range of {Layer}, relative to its largest channel, without and with CLE.")]),
     QuantizerParametersSection.Build(sims, Layer + ".weight_fake_quant"),
 ]), reportPath);

@@ -12,8 +12,9 @@ namespace SharpQuant.Cli.Commands;
 /// <summary>
 /// <c>sharpquant evaluate FLOAT.onnx [QUANT.onnx ...] --images DIR [--split SET]</c> or <c>--text-orientation N</c>:
 /// runs the float model and every candidate on the same batches and reports each candidate's fidelity to the float
-/// outputs (cosine, SQNR, top-1 agreement, KL, max|Δ|); on the labelled text lines also every model's accuracy;
-/// with <c>--labels</c>, also the top-k classes per image of every model.
+/// outputs (cosine, SQNR, max|Δ|, and where the outputs are class scores top-1 agreement and KL); on the labelled text
+/// lines also every model's accuracy; with <c>--labels</c>, also the top-k classes per image of every model, which
+/// needs class scores with one score per label (<see cref="ModelOutput"/>).
 /// </summary>
 public static class EvaluateCommand
 {
@@ -116,8 +117,13 @@ public static class EvaluateCommand
             // Every model is loaded before any image is run, so a missing or broken file fails at once.
             var floatGraph = ModelArgument.LoadBatchable(floatPath);
             var candidateGraphs = candidatePaths.Select(ModelArgument.LoadBatchable).ToList();
+            // Labels that cannot fit fail before any image runs; where the graph leaves the class count open, the
+            // first batch's output shape decides.
+            var output = ModelOutput.Of(floatGraph);
+            CheckLabels(output, classNames);
             using var reference = new GraphExecutor(floatGraph);
-            var candidates = candidatePaths.Zip(candidateGraphs, (p, g) => new Candidate(p, new GraphExecutor(g))).ToList();
+            var candidates = candidatePaths.Zip(candidateGraphs, (p, g) => new Candidate(p, new GraphExecutor(g), new FidelityAccumulator(output))).ToList();
+            var observed = false;
             var accuracy = new[] { floatPath }.Concat(candidatePaths).Select(_ => new AccuracyAccumulator(1)).ToList();
             try
             {
@@ -125,6 +131,12 @@ public static class EvaluateCommand
                 foreach (var (input, truth) in source)
                 {
                     var expected = Run(reference, floatPath, input);
+                    if (!observed)
+                    {
+                        output = output.Observe(expected.Shape);
+                        CheckLabels(output, classNames);
+                        observed = true;
+                    }
                     var perModel = new List<IReadOnlyList<IReadOnlyList<TopKEntry>>>();
                     if (classNames is not null)
                     {
@@ -179,6 +191,7 @@ public static class EvaluateCommand
                     context.Out.WriteLine(JsonOutput.Serialize(new
                     {
                         model = floatPath,
+                        output = OutputJson.Of(output),
                         preset = imagePreset.Name,
                         data = what,
                         images = sampleNames.Count,
@@ -193,7 +206,7 @@ public static class EvaluateCommand
                         } : null,
                         skipped = data?.Skipped ?? [],
                         accuracy = accuracies is null ? null : modelNames.Zip(accuracies, (m, a) => new { model = m, top1 = a.Top1, correct = a.Top1Correct, samples = a.Samples }),
-                        candidates = candidates.Select(c => new { model = c.Path, fidelity = c.Fidelity.Report() }),
+                        candidates = candidates.Select(c => new { model = c.Path, fidelity = OutputJson.Of(c.Fidelity.Report()) }),
                         topK = classNames is null ? null : sampleNames.Zip(topK, (sample, predictions) => new
                         {
                             image = sample,
@@ -207,13 +220,14 @@ public static class EvaluateCommand
                 console.MarkupLine(textSet is null
                     ? $"evaluated [bold]{sampleNames.Count}[/] image{plural} from {Markup.Escape(imageFolder!)} ({Markup.Escape(what)}; preset {imagePreset.Name}); float model {Markup.Escape(floatPath)}"
                     : $"evaluated [bold]{sampleNames.Count}[/] sample{plural} ({Markup.Escape(what)}; preset {imagePreset.Name}); float model {Markup.Escape(floatPath)}");
+                console.MarkupLine($"output '{Markup.Escape(output.Name)}': {Markup.Escape(output.Summary)}");
                 if (accuracies is not null)
                 {
                     WriteAccuracy(console, modelNames, accuracies);
                 }
                 if (candidates.Count > 0)
                 {
-                    WriteFidelity(console, candidates);
+                    WriteFidelity(console, candidates, output);
                 }
                 if (classNames is not null)
                 {
@@ -255,21 +269,37 @@ public static class EvaluateCommand
         }
     }
 
-    private static void WriteFidelity(IAnsiConsole console, IReadOnlyList<Candidate> candidates)
+    /// <summary>Labels need class scores with one score per label; anything else is bad input, said in one line.</summary>
+    private static void CheckLabels(ModelOutput output, Labels? labels)
     {
-        var table = new Table().AddColumns("candidate", "cosine", "SQNR dB", "top-1 agreement", "KL", "max|Δ|");
+        if (labels is not null && output.LabelMismatch(labels.Count) is { } why)
+        {
+            throw new SharpQuantException($"--labels gives {labels.Count} label{(labels.Count == 1 ? "" : "s")}, but {why}");
+        }
+    }
+
+    private static void WriteFidelity(IAnsiConsole console, IReadOnlyList<Candidate> candidates, ModelOutput output)
+    {
+        var table = new Table().AddColumns(output.IsClassScores
+            ? ["candidate", "cosine", "SQNR dB", "top-1 agreement", "KL", "max|Δ|"]
+            : ["candidate", "cosine", "SQNR dB", "max|Δ|"]);
         foreach (var c in candidates)
         {
             var r = c.Fidelity.Report();
-            table.AddRow(
-                Markup.Escape(c.Path),
-                r.MeanCosine.ToString("F6", CultureInfo.InvariantCulture),
-                FormatDb(r.SqnrDb),
-                $"{100 * r.Top1Agreement:F1} % ({r.Top1Agreements}/{r.Samples})",
-                r.MeanKl.ToString("G4", CultureInfo.InvariantCulture),
-                r.MaxAbsDiff.ToString("G4", CultureInfo.InvariantCulture));
+            var cells = new List<string> { Markup.Escape(c.Path), r.MeanCosine.ToString("F6", CultureInfo.InvariantCulture), FormatDb(r.SqnrDb) };
+            if (r is { Top1Agreements: { } agreements, MeanKl: { } kl })
+            {
+                cells.Add($"{100 * r.Top1Agreement:F1} % ({agreements}/{r.Samples})");
+                cells.Add(kl.ToString("G4", CultureInfo.InvariantCulture));
+            }
+            cells.Add(r.MaxAbsDiff.ToString("G4", CultureInfo.InvariantCulture));
+            table.AddRow(cells.ToArray());
         }
         console.Write(table);
+        if (!output.IsClassScores)
+        {
+            console.MarkupLine($"top-1 agreement and KL: n/a, not class scores: the output '{Markup.Escape(output.Name)}' is {Markup.Escape(output.Nature)}");
+        }
     }
 
     private static void WriteAccuracy(IAnsiConsole console, IReadOnlyList<string> modelNames, IReadOnlyList<AccuracyReport> accuracies)
@@ -299,8 +329,5 @@ public static class EvaluateCommand
         }
     }
 
-    private sealed record Candidate(string Path, GraphExecutor Executor)
-    {
-        public FidelityAccumulator Fidelity { get; } = new();
-    }
+    private sealed record Candidate(string Path, GraphExecutor Executor, FidelityAccumulator Fidelity);
 }

@@ -1,11 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
+using SharpQuant.Analysis;
 using SharpQuant.Onnx;
 using Spectre.Console;
 
 namespace SharpQuant.Cli.Commands;
 
-/// <summary><c>sharpquant inspect [MODEL] [--tabular] [--json]</c>: what a model is made of.</summary>
+/// <summary><c>sharpquant inspect [MODEL] [--tabular] [--json]</c>: what a model is made of, and what its output is (a classifier's class count, a feature extractor's dimensions).</summary>
 public static class InspectCommand
 {
     public static Command Create(CliContext context)
@@ -19,13 +20,14 @@ public static class InspectCommand
             var path = ModelArgument.Resolve(parse.GetValue(model));
             var graph = OnnxModel.Load(path);
             var summary = GraphSummary.Of(graph);
+            var output = ModelOutput.Of(graph);
             if (parse.GetValue(json))
             {
                 var rows = parse.GetValue(tabular) ? GraphTable.Rows(graph) : null;
-                context.Out.WriteLine(JsonOutput.Serialize(new { model = path, summary, graph = rows }));
+                context.Out.WriteLine(JsonOutput.Serialize(new { model = path, summary, output = OutputJson.Of(output), graph = rows }));
                 return ExitCodes.Ok;
             }
-            WriteSummary(context.Out, path, summary);
+            WriteSummary(context.Out, path, summary, output);
             if (parse.GetValue(tabular))
             {
                 context.Out.WriteLine();
@@ -36,15 +38,16 @@ public static class InspectCommand
         return command;
     }
 
-    private static void WriteSummary(TextWriter output, string path, GraphSummary s)
+    private static void WriteSummary(TextWriter text, string path, GraphSummary s, ModelOutput output)
     {
-        var console = ConsoleFor(output);
+        var console = ConsoleFor(text);
         var facts = new Grid().AddColumn().AddColumn();
         facts.AddRow("[bold]model[/]", Markup.Escape(path));
         facts.AddRow("[bold]producer[/]", Markup.Escape(s.Producer));
         facts.AddRow("[bold]IR version[/]", s.IrVersion.ToString(CultureInfo.InvariantCulture));
         facts.AddRow("[bold]opsets[/]", Markup.Escape(string.Join(", ", s.Opsets.Select(o => $"{o.Key} {o.Value}"))));
         facts.AddRow("[bold]nodes[/]", s.NodeCount.ToString(CultureInfo.InvariantCulture));
+        facts.AddRow("[bold]model kind[/]", Markup.Escape(output.Summary + (s.Outputs.Count > 1 ? $" (the first output, {output.Name})" : "")));
         facts.AddRow("[bold]parameters[/]", $"{s.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} ({s.ParameterBytes / 1048576.0:F1} MiB)");
         console.Write(facts);
 

@@ -96,8 +96,9 @@ public static class ReportCommand
                 : null;
 
             var graph = OnnxModel.Load(path);
-            var sections = new List<ReportSection> { ModelSection.Build(GraphSummary.Of(graph), path), GraphSection.Build(graph) };
-            console.MarkupLine($"loaded [bold]{Markup.Escape(path)}[/]: {graph.Nodes.Count} nodes");
+            var head = ModelOutput.Of(graph);
+            var sections = new List<ReportSection> { ModelSection.Build(GraphSummary.Of(graph), path, head), GraphSection.Build(graph) };
+            console.MarkupLine($"loaded [bold]{Markup.Escape(path)}[/]: {graph.Nodes.Count} nodes; {Markup.Escape(head.Summary)}");
             graph.MakeBatchDynamic();
 
             var folded = new FoldBatchNorm().Run(graph);
@@ -229,7 +230,9 @@ public static class ReportCommand
         var executors = sims.Select(s => s.Sim.CreateExecutor()).ToList();
         try
         {
-            var fidelity = sims.Select(_ => new FidelityAccumulator()).ToList();
+            // Top-1 agreement and KL only where the float model's output is class scores.
+            var output = ModelOutput.Of(floatGraph);
+            var fidelity = sims.Select(_ => new FidelityAccumulator(output)).ToList();
             var accuracy = sims.Select(_ => new AccuracyAccumulator(1)).ToList();
             var floatAccuracy = new AccuracyAccumulator(1);
             console.ProgressBar()
@@ -262,7 +265,7 @@ public static class ReportCommand
                 console.MarkupLine($"{Markup.Escape(e.Label)}: cosine {ReportNumbers.Cosine(e.Fidelity.MeanCosine)}, SQNR {ReportNumbers.Decibels(e.Fidelity.SqnrDb)} dB" +
                     (e.Accuracy is { } a ? $", accuracy {ReportNumbers.Percent(a.Top1)}" : ""));
             }
-            return EvaluationSection.Build(data.DescribeEvaluation(), models, labelled ? floatAccuracy.Report() : null);
+            return EvaluationSection.Build(data.DescribeEvaluation(), models, labelled ? floatAccuracy.Report() : null, fidelity[0].Output ?? output);
         }
         finally
         {

@@ -1,9 +1,14 @@
+using SharpQuant.Analysis;
+
 namespace SharpQuant.Plots.Report;
 
-/// <summary>Section "Model": what was loaded (file, producer, opset, inputs and outputs, size, op counts).</summary>
+/// <summary>
+/// Section "Model": what was loaded (file, producer, opset, inputs and outputs, what the output is, size, op counts).
+/// </summary>
 public static class ModelSection
 {
-    public static ReportSection Build(GraphSummary summary, string modelPath)
+    /// <param name="output">What the (first) output is: a classifier's class count, or a feature extractor's dimensions.</param>
+    public static ReportSection Build(GraphSummary summary, string modelPath, ModelOutput? output = null)
     {
         var facts = new List<KeyValuePair<string, string>>
         {
@@ -13,10 +18,17 @@ public static class ModelSection
             new("opsets", string.Join(", ", summary.Opsets.Select(o => $"{o.Key} {o.Value}"))),
             new("inputs", string.Join("; ", summary.Inputs.Select(v => $"{v.Name} {v.ElementType} {v.Shape}"))),
             new("outputs", string.Join("; ", summary.Outputs.Select(v => $"{v.Name} {v.ElementType} {v.Shape}"))),
+        };
+        if (output is not null)
+        {
+            facts.Add(new("model kind", output.Summary + (summary.Outputs.Count > 1 ? $" (the first output, {output.Name})" : "")));
+        }
+        facts.AddRange(
+        [
             new("nodes", ReportNumbers.Count(summary.NodeCount)),
             new("parameters", $"{ReportNumbers.Count(summary.ParameterCount)} ({ReportNumbers.Value(summary.ParameterBytes / BytesPerMiB)} MiB)"),
             new("ops", string.Join(", ", summary.OpCounts.Select(kv => $"{ReportNumbers.Count(kv.Value)} {kv.Key}"))),
-        };
+        ]);
         var blocks = new List<ReportBlock>
         {
             new ReportParagraph("The model as loaded, before any change."),

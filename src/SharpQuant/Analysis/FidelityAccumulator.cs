@@ -6,14 +6,17 @@ namespace SharpQuant.Analysis;
 /// <list type="bullet">
 /// <item>cosine similarity per sample (1 when both are zero vectors, 0 when only one is), averaged;</item>
 /// <item>SQNR = 10·log10(Σ y² / Σ (y − ŷ)²) over every value (+∞ when identical, −∞ when the reference is all zeros and the candidate is not);</item>
-/// <item>top-1 agreement: the same arg-max of the flattened sample (the first index wins ties), so a classifier's
-/// [N, C] and a backbone's [N, 512, 1, 1] are treated alike;</item>
+/// <item>top-1 agreement: the same arg-max of the flattened sample (the first index wins ties), so class scores of
+/// shape [N, C] and [N, C, 1, 1] are treated alike;</item>
 /// <item>KL(P ‖ Q) per sample, averaged, where P and Q are the per-sample distributions: the reference values as
 /// they are when they already are a distribution (<see cref="Probabilities.IsDistribution"/>; the candidate is
 /// then clipped at 0 and renormalized), else the softmax of each;</item>
 /// <item>max |y − ŷ|.</item>
 /// </list>
 /// Sums are taken per sample and then added in sample order, so any split into batches gives the same report.
+/// Top-1 agreement and KL compare class scores; an accumulator given a <see cref="ModelOutput"/> that is not class
+/// scores (an embedding, a feature map) leaves them out of its report, where the arg-max of 512 features and a
+/// softmax over them would be numbers without a meaning.
 /// </summary>
 public sealed class FidelityAccumulator
 {
@@ -37,7 +40,26 @@ public sealed class FidelityAccumulator
     private double[] _logP = [];
     private double[] _logQ = [];
 
+    /// <summary>For outputs taken to be class scores (logits, or probabilities where they are a distribution), as the accumulator always did.</summary>
+    public FidelityAccumulator()
+    {
+    }
+
+    /// <summary>For the output of a known model: top-1 agreement and KL are reported only when <paramref name="output"/> is class scores.</summary>
+    public FidelityAccumulator(ModelOutput output)
+    {
+        Output = output;
+    }
+
     public long Samples => _samples;
+
+    /// <summary>
+    /// The output the samples come from, with the first batch's shape filling in what the graph leaves undeclared
+    /// (<see cref="ModelOutput.Observe"/>); null for an accumulator made without one.
+    /// </summary>
+    public ModelOutput? Output { get; private set; }
+
+    private bool ClassScores => Output?.IsClassScores ?? true;
 
     /// <summary>Adds one batch of outputs: both tensors float32 with the same shape, the first axis the batch.</summary>
     public void Add(Tensor reference, Tensor candidate)
@@ -49,6 +71,10 @@ public sealed class FidelityAccumulator
         if (!reference.Shape.SequenceEqual(candidate.Shape))
         {
             throw new SharpQuantException($"the candidate output has shape {Shapes.Format(candidate.Shape)}, the reference output {Shapes.Format(reference.Shape)}");
+        }
+        if (_samples == 0 && Output is { } output)
+        {
+            Output = output.Observe(reference.Shape);
         }
         var samples = reference.Rank == 0 ? 1 : reference.Shape[0];
         if (samples == 0)
@@ -101,18 +127,20 @@ public sealed class FidelityAccumulator
         _noise += noise;
         _maxAbsDiff = Math.Max(_maxAbsDiff, maxAbs);
         _top1Agreements += refArgMax == candArgMax ? 1 : 0;
-        _klSum += KlDivergence(reference, candidate);
+        // An embedding's softmax is no distribution anyone reads: skipped, as the report leaves KL out.
+        _klSum += ClassScores ? KlDivergence(reference, candidate) : 0;
     }
 
     public FidelityReport Report()
     {
         if (_samples == 0)
         {
-            return new FidelityReport(0, 0, double.NaN, double.NaN, double.NaN, 0, double.NaN, double.NaN, 0);
+            return new FidelityReport(0, 0, double.NaN, double.NaN, double.NaN, ClassScores ? 0 : null, ClassScores ? double.NaN : null, double.NaN, 0);
         }
         // Identical outputs have no noise: the ratio is infinite, and so is the SQNR (also when both are all zeros).
         var sqnr = _noise == 0 ? double.PositiveInfinity : 10 * Math.Log10(_signal / _noise);
-        return new FidelityReport(_samples, _sampleSize, _cosineSum / _samples, _minCosine, sqnr, _top1Agreements, _klSum / _samples, _maxAbsDiff, _probabilitySamples);
+        return new FidelityReport(_samples, _sampleSize, _cosineSum / _samples, _minCosine, sqnr,
+            ClassScores ? _top1Agreements : null, ClassScores ? _klSum / _samples : null, _maxAbsDiff, _probabilitySamples);
     }
 
     private double KlDivergence(ReadOnlySpan<float> reference, ReadOnlySpan<float> candidate)
@@ -141,7 +169,9 @@ public sealed class FidelityAccumulator
                     kl += p * (Math.Log(p) - Math.Log(Math.Max(q, ProbabilityFloor)));
                 }
             }
-            return kl;
+            // The floor lifts a candidate probability below it above the reference's, which makes its term negative:
+            // equal distributions with probabilities under 1e-7 summed to −1e-8. KL is never below 0.
+            return Math.Max(0, kl);
         }
         Probabilities.LogSoftmax(reference, _logP);
         Probabilities.LogSoftmax(candidate, _logQ);

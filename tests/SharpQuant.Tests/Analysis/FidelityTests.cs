@@ -44,17 +44,21 @@ public class FidelityTests
 
         // Logits: softmax([0, ln 3]) = [1/4, 3/4], softmax([0, 0]) = [1/2, 1/2].
         var logits = Of([0, MathF.Log(3)], [0, 0], 1, 2);
-        Assert.Equal(expected, logits.MeanKl, 6);
+        Assert.Equal(expected, logits.MeanKl!.Value, 6);
         Assert.Equal(0, logits.ProbabilitySamples);
 
         // Probabilities already: used as they are (a softmax of [0.25, 0.75] would give KL ≈ 0.0155).
         var probabilities = Of([0.25f, 0.75f], [0.5f, 0.5f], 1, 2);
-        Assert.Equal(expected, probabilities.MeanKl, 6);
+        Assert.Equal(expected, probabilities.MeanKl!.Value, 6);
         Assert.Equal(1, probabilities.ProbabilitySamples);
 
         // A candidate probability rounded to 0 costs a large but finite term (floored at 1e-7).
         var zero = Of([0.5f, 0.5f], [1f, 0f], 1, 2);
-        Assert.Equal(0.5 * Math.Log(0.5 / 1) + 0.5 * Math.Log(0.5 / FidelityAccumulator.ProbabilityFloor), zero.MeanKl, 6);
+        Assert.Equal(0.5 * Math.Log(0.5 / 1) + 0.5 * Math.Log(0.5 / FidelityAccumulator.ProbabilityFloor), zero.MeanKl!.Value, 6);
+
+        // The floor does not make equal distributions diverge below 0 where a probability is under it (1e-9 here:
+        // its term alone is 1e-9·ln(1e-9 / 1e-7) < 0).
+        Assert.Equal(0, Of([1f, 1e-9f], [1f, 1e-9f], 1, 2).MeanKl);
     }
 
     [Fact]
@@ -65,13 +69,13 @@ public class FidelityTests
             [0.1f, 0.2f, 0.9f, 5f, 1f, 0f, 2f, 2f, 0f],
             [0.0f, 0.1f, 0.3f, 1f, 4f, 0f, 7f, 7f, 1f], 3, 3);
         Assert.Equal(2, r.Top1Agreements);
-        Assert.Equal(2.0 / 3, r.Top1Agreement, 12);
+        Assert.Equal(2.0 / 3, r.Top1Agreement!.Value, 12);
     }
 
     [Fact]
     public void BackboneOutputsAreFlattenedPerSample()
     {
-        // [N, 4, 1, 1] like the ResNet18 backbone's [N, 512, 1, 1]: the arg-max runs over the 4 channels.
+        // [N, 4, 1, 1], as a 1×1-conv classifier head gives class scores: the arg-max runs over the 4 channels.
         var r = Of([0, 3, 1, 2, 9, 0, 0, 1], [0, 2, 1, 1, 0, 0, 0, 1], 2, 4, 1, 1);
         Assert.Equal(4, r.SampleSize);
         Assert.Equal(1, r.Top1Agreements);

@@ -25,6 +25,7 @@ public class DemoCommandTests
         Assert.All(positions, p => Assert.True(p >= 0, stdout));
         Assert.Equal(positions.Order(), positions);
         Assert.Contains("22 BatchNorms folded", stdout);
+        Assert.Contains("output 'Pooling395_Output_0': feature extractor: 512-d output, no classifier", stdout);
         Assert.Contains("evaluation needs images", stdout);
         Assert.Matches(new Regex(@"int8, without CLE: stage2\.block0\.conv1\.weight_fake_quant scale \(first 9 of 128 channels"), stdout);
         Assert.Matches(new Regex(@"int8, with CLE: stage2\.block0\.conv1\.weight_fake_quant scale \(first 9 of 128 channels"), stdout);
@@ -52,6 +53,7 @@ public class DemoCommandTests
 
         var html = File.ReadAllText(Path.Combine(folder, "report.html"));
         Assert.Contains("SharpQuant demo: the default ResNet18", html);
+        Assert.Contains("<th scope=\"row\">model kind</th><td>feature extractor: 512-d output, no classifier</td>", html);
         // Three figures embedded (the boxplot comparison and two weight histograms), nothing linked.
         Assert.Equal(3, Regex.Matches(html, "src=\"data:image/png;base64,").Count);
         Assert.DoesNotContain("http://", html);
@@ -85,6 +87,12 @@ public class DemoCommandTests
             Assert.True(File.Exists(Path.Combine(folder, "plots", variant, "stage2.block0.relu1.activation-sensitivity.png")));
         }
         var html = File.ReadAllText(Path.Combine(folder, "report.html"));
+        // The backbone's fidelity: cosine, SQNR and max|Δ|, and no top-1 agreement or KL of its 512 features.
+        Assert.Contains("output 'Pooling395_Output_0': feature extractor: 512-d output, no classifier", stdout);
+        var evaluation = html[html.IndexOf("id=\"evaluation\"", StringComparison.Ordinal)..html.IndexOf("id=\"figures\"", StringComparison.Ordinal)];
+        Assert.Contains("<th class=\"num\">SQNR (dB)</th><th class=\"num\">max|Δ|</th></tr>", evaluation);
+        Assert.DoesNotContain("top-1 agreement</th>", evaluation);
+        Assert.Contains("Top-1 agreement and KL divergence: n/a, not class scores", evaluation);
         // Boxplots, 2 weight and 2 activation histograms, and 4 sensitivity overlays (weight and activation, both models).
         Assert.Equal(9, Regex.Matches(html, "src=\"data:image/png;base64,").Count);
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using SharpQuant.Cli;
@@ -36,27 +37,123 @@ public class EvaluateCommandTests(ITestOutputHelper output)
         using var doc = JsonDocument.Parse(stdout);
         Assert.Equal(Photos, doc.RootElement.GetProperty("images").GetInt32());
         var candidates = doc.RootElement.GetProperty("candidates");
+        // The backbone's output is a 512-d embedding: top-1 agreement and KL are left out, the rest is there.
+        var kind = doc.RootElement.GetProperty("output");
+        Assert.Equal("embedding", kind.GetProperty("kind").GetString());
+        Assert.Equal(512, kind.GetProperty("size").GetInt32());
+        Assert.False(kind.GetProperty("classScores").GetBoolean());
         var self = candidates[0].GetProperty("fidelity");
         Assert.Equal(1.0, self.GetProperty("meanCosine").GetDouble(), 12);
         Assert.Equal("Infinity", self.GetProperty("sqnrDb").GetString());
         Assert.Equal(0, self.GetProperty("maxAbsDiff").GetDouble());
-        Assert.Equal(Photos, self.GetProperty("top1Agreements").GetInt32());
+        Assert.Equal(Photos, self.GetProperty("samples").GetInt32());
+        foreach (var absent in new[] { "top1Agreements", "top1Agreement", "meanKl" })
+        {
+            Assert.False(self.TryGetProperty(absent, out _), absent);
+        }
+        Assert.Equal("n/a: not class scores", self.GetProperty("top1AndKl").GetString());
 
         var quantized = candidates[1].GetProperty("fidelity");
         var cosine = quantized.GetProperty("meanCosine").GetDouble();
         var sqnr = quantized.GetProperty("sqnrDb").GetDouble();
-        output.WriteLine($"ResNet18 float vs int8 on {Photos} photos: cosine {cosine:F6}, SQNR {sqnr:F2} dB, top-1 {quantized.GetProperty("top1Agreements").GetInt32()}/{Photos}, KL {quantized.GetProperty("meanKl").GetDouble():G4}, max|Δ| {quantized.GetProperty("maxAbsDiff").GetDouble():G4}");
+        output.WriteLine($"ResNet18 float vs int8 on {Photos} photos: cosine {cosine:F6}, SQNR {sqnr:F2} dB, max|Δ| {quantized.GetProperty("maxAbsDiff").GetDouble():G4}");
         Assert.True(cosine > 0.9, $"cosine {cosine}");
         Assert.True(double.IsFinite(sqnr) && sqnr > 10, $"SQNR {sqnr} dB");
+        Assert.False(quantized.TryGetProperty("top1Agreements", out _));
 
-        // The table and the top-k lines: "∞" for the model against itself, and label-then-probability lines.
-        var labels = temp.File("labels.txt");
-        File.WriteAllLines(labels, Enumerable.Range(0, 512).Select(i => $"feature{i}"));
-        (code, stdout, stderr) = InspectCommandTests.Run("evaluate", TestModels.ResNet18Path, TestModels.ResNet18Path, "--images", images, "--labels", labels, "--top", "3");
+        // The table: "∞" for the model against itself, no top-1 or KL column, and a line that says why.
+        (code, stdout, stderr) = InspectCommandTests.Run("evaluate", TestModels.ResNet18Path, TestModels.ResNet18Path, "--images", images);
         Assert.True(code == 0, stderr);
         Assert.Contains($"evaluated {Photos} images", stdout);
-        Assert.Matches(@"│ 1\.000000 │ ∞ +│ 100\.0 % \(2/2\)", stdout);
-        Assert.Equal(Photos * 2 * 3, Regex.Matches(stdout, @"^feature\d+ \d\.\d+(e-\d+)?$", RegexOptions.Multiline).Count);
+        Assert.Contains("output 'Pooling395_Output_0': feature extractor: 512-d output, no classifier", stdout);
+        Assert.Matches(@"│ cosine +│ SQNR dB │ max\|Δ\| │", stdout);
+        Assert.Matches(@"│ 1\.000000 │ ∞ +│ 0 +│", stdout);
+        Assert.DoesNotContain("│ top-1 agreement", stdout);
+        Assert.Contains("top-1 agreement and KL: n/a, not class scores: the output 'Pooling395_Output_0' is a 512-d embedding (a feature extractor without a classifier)", stdout);
+
+        // Labels do not fit an embedding, whatever their count: one error line, nothing on stdout.
+        var labels = temp.File("labels.txt");
+        foreach (var count in new[] { 3, 512 })
+        {
+            File.WriteAllLines(labels, Enumerable.Range(0, count).Select(i => $"class{i}"));
+            (code, stdout, stderr) = InspectCommandTests.Run("evaluate", TestModels.ResNet18Path, TestModels.ResNet18Path, "--images", images, "--labels", labels, "--top", "3");
+            Assert.Equal(ExitCodes.BadInput, code);
+            Assert.Equal("", stdout);
+            Assert.Equal(
+                $"error: --labels gives {count} labels, but the model's output 'Pooling395_Output_0' is a 512-d embedding (a feature extractor without a classifier); top-k needs class scores with one score per label",
+                Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        }
+    }
+
+    [SkippableFact]
+    public void TopKOfAClassifierNamesItsClassesAndTheLabelsMustMatchItsClassCount()
+    {
+        TestData.RequireSharedData();
+        TestData.RequireFonts();
+        using var temp = TestData.NewTempFolder();
+        var labels = temp.File("orientation.txt");
+        File.WriteAllLines(labels, ["0", "180"]);
+        var (code, stdout, stderr) = InspectCommandTests.Run("evaluate", TestData.PpocrModelPath, TestData.PpocrModelPath, "--text-orientation", "4", "--labels", labels, "--top", "2");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("output 'softmax_0.tmp_0': classifier: 2 classes (probabilities, ends in Softmax)", stdout);
+        // Class scores: the table has top-1 agreement and KL (0 for the model against itself).
+        Assert.Matches(@"│ 1\.000000 │ ∞ +│ 100\.0 % \(4/4\) +│ 0 +│ 0 +│", stdout);
+        Assert.DoesNotContain("n/a", stdout);
+        // Per line and model, both classes by name with their probabilities, which sum to 1.
+        var entries = Regex.Matches(stdout, @"^(0|180) (\d(\.\d+)?(e-\d+)?)$", RegexOptions.Multiline);
+        Assert.Equal(4 * 2 * 2, entries.Count);
+        for (var i = 0; i < entries.Count; i += 2)
+        {
+            Assert.NotEqual(entries[i].Groups[1].Value, entries[i + 1].Groups[1].Value);
+            var sum = double.Parse(entries[i].Groups[2].Value, CultureInfo.InvariantCulture) + double.Parse(entries[i + 1].Groups[2].Value, CultureInfo.InvariantCulture);
+            Assert.Equal(1, sum, 5);
+        }
+
+        (code, stdout, _) = InspectCommandTests.Run("evaluate", TestData.PpocrModelPath, TestData.PpocrModelPath, "--text-orientation", "4", "--json");
+        Assert.Equal(0, code);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            Assert.Equal("class-probabilities", doc.RootElement.GetProperty("output").GetProperty("kind").GetString());
+            var self = doc.RootElement.GetProperty("candidates")[0].GetProperty("fidelity");
+            Assert.Equal(4, self.GetProperty("top1Agreements").GetInt32());
+            Assert.Equal(0, self.GetProperty("meanKl").GetDouble());
+        }
+
+        File.WriteAllLines(labels, ["0", "90", "180"]);
+        (code, stdout, stderr) = InspectCommandTests.Run("evaluate", TestData.PpocrModelPath, "--text-orientation", "4", "--labels", labels);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Equal("", stdout);
+        Assert.Equal(
+            "error: --labels gives 3 labels, but the model's output 'softmax_0.tmp_0' holds scores for 2 classes; top-k needs one label per class score",
+            Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
+    public void LabelsForAFeatureMapAreBadInputSayingWhatTheOutputIs()
+    {
+        using var temp = FolderWithSyntheticImage();
+        // A Relu of the image: [1, 3, 224, 224] out, a feature map with 224 × 224 positions per channel.
+        var model = ProtoModels.Model(13, ProtoModels.Node("Relu", "relu", ["x"], ["y"]));
+        model.Graph.Input.Add(ProtoModels.FloatValue("x", 1, 3, 224, 224));
+        model.Graph.Output.Add(ProtoModels.FloatValue("y", 1, 3, 224, 224));
+        var relu = temp.File("relu.onnx");
+        File.WriteAllBytes(relu, model.Bytes());
+        var labels = temp.File("labels.txt");
+        File.WriteAllLines(labels, ["red", "green", "blue"]);
+
+        var (code, stdout, stderr) = InspectCommandTests.Run("evaluate", relu, "--images", temp.Path, "--labels", labels);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Equal("", stdout);
+        Assert.Equal(
+            "error: --labels gives 3 labels, but the model's output 'y' is a feature map of shape [N, 3, 224, 224] (more than one position per channel, not one score per class); top-k needs class scores with one score per label",
+            Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+
+        // Without labels it is evaluated, with the metrics that hold for any output.
+        (code, stdout, stderr) = InspectCommandTests.Run("evaluate", relu, relu, "--images", temp.Path);
+        output.WriteLine(stdout);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("output 'y': feature map: [N, 3, 224, 224] output, no classifier", stdout);
+        Assert.Contains("top-1 agreement and KL: n/a, not class scores: the output 'y' is a feature map of shape [N, 3, 224, 224]", stdout);
     }
 
     [Fact]

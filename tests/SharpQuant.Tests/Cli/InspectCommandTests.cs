@@ -24,6 +24,26 @@ public class InspectCommandTests
         Assert.Contains("Input247", output);
         Assert.Contains("[1, 3, 224, 224]", output);
         Assert.Matches(@"Conv\s+│\s+22", output);
+        // A backbone without a classifier, said as such (no class count to mistake its 512 features for).
+        Assert.Matches(@"model kind +feature extractor: 512-d output, no classifier", output);
+    }
+
+    [SkippableFact]
+    public void InspectSaysAClassifiersClassCount()
+    {
+        TestData.RequireSharedData();
+        var (code, output, error) = Run("inspect", TestData.PpocrModelPath);
+        Assert.True(code == 0, error);
+        Assert.Matches(@"model kind +classifier: 2 classes \(probabilities, ends in Softmax\)", output);
+
+        (code, output, _) = Run("inspect", TestData.PpocrModelPath, "--json");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        var kind = doc.RootElement.GetProperty("output");
+        Assert.Equal("softmax_0.tmp_0", kind.GetProperty("name").GetString());
+        Assert.Equal("class-probabilities", kind.GetProperty("kind").GetString());
+        Assert.Equal(2, kind.GetProperty("size").GetInt32());
+        Assert.True(kind.GetProperty("classScores").GetBoolean());
     }
 
     [Fact]
@@ -40,6 +60,13 @@ public class InspectCommandTests
         Assert.Equal(22, summary.GetProperty("opCounts").GetProperty("Conv").GetInt32());
         Assert.Equal(8, summary.GetProperty("opsets").GetProperty("ai.onnx").GetInt32());
         Assert.Equal(76, doc.RootElement.GetProperty("graph").GetArrayLength());
+        var kind = doc.RootElement.GetProperty("output");
+        Assert.Equal("Pooling395_Output_0", kind.GetProperty("name").GetString());
+        Assert.Equal("embedding", kind.GetProperty("kind").GetString());
+        Assert.Equal(512, kind.GetProperty("size").GetInt32());
+        Assert.Equal("[1, 512, 1, 1]", kind.GetProperty("shape").GetString());
+        Assert.False(kind.GetProperty("classScores").GetBoolean());
+        Assert.Equal("feature extractor: 512-d output, no classifier", kind.GetProperty("summary").GetString());
     }
 
     [Fact]

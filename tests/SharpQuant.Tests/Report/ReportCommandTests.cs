@@ -25,10 +25,13 @@ public class ReportCommandTests(ITestOutputHelper output)
         Assert.All(Regex.Matches(html, "src=\"([^\"]*)\"").Select(m => m.Groups[1].Value), s => Assert.StartsWith(HtmlReportWriter.PngDataUriPrefix, s));
     }
 
-    /// <summary>The evaluation table's row of one model: label, cosine, worst cosine, SQNR, agreement, KL, max|Δ|.</summary>
-    private static string[] EvaluationRow(string html, string label)
+    /// <summary>
+    /// The evaluation table's row of one model: label, cosine, worst cosine, SQNR, then for class scores agreement and
+    /// KL, then max|Δ| (<paramref name="columns"/> numbers: 6 for class scores, 4 for other outputs).
+    /// </summary>
+    private static string[] EvaluationRow(string html, string label, int columns)
     {
-        var row = Regex.Match(html, $"<tr><td>{Regex.Escape(HtmlReportWriter.Escape(label))}</td>((?:<td class=\"num\">[^<]*</td>){{6}})</tr>");
+        var row = Regex.Match(html, $"<tr><td>{Regex.Escape(HtmlReportWriter.Escape(label))}</td>((?:<td class=\"num\">[^<]*</td>){{{columns}}})</tr>");
         Assert.True(row.Success, $"no evaluation row for {label}");
         return Regex.Matches(row.Groups[1].Value, "<td class=\"num\">([^<]*)</td>").Select(m => m.Groups[1].Value).ToArray();
     }
@@ -83,9 +86,17 @@ public class ReportCommandTests(ITestOutputHelper output)
         AssertSelfContained(html);
         Assert.Contains("10 samples: 5 crops of each of 1 image (1st, 3rd, … by name: astronaut.png) and their mirror images; the other 1 image of the folder is used only for evaluation", html);
         Assert.Contains("10 samples: 5 crops of each of 1 image (2nd, 4th, … by name: chelsea.png) and their mirror images", html);
+        // ResNet18 is a backbone: the model section says so, and the evaluation leaves top-1 agreement and KL out.
+        Assert.Contains("loaded " + SharpQuant.Models.DefaultModels.ResNet18Path + ": 74 nodes; feature extractor: 512-d output, no classifier", stdout);
+        Assert.Contains("<th scope=\"row\">model kind</th><td>feature extractor: 512-d output, no classifier</td>", html);
+        var evaluation = html[html.IndexOf("id=\"evaluation\"", StringComparison.Ordinal)..html.IndexOf("id=\"figures\"", StringComparison.Ordinal)];
+        Assert.DoesNotContain("top-1 agreement</th>", evaluation);
+        Assert.DoesNotContain("KL (nats)", evaluation);
+        Assert.Contains("<th class=\"num\">SQNR (dB)</th><th class=\"num\">max|Δ|</th></tr>", evaluation);
+        Assert.Contains("Top-1 agreement and KL divergence: n/a, not class scores: the output &#39;Pooling395_Output_0&#39; is a 512-d embedding (a feature extractor without a classifier).", evaluation);
         foreach (var label in new[] { "int8, no CLE", "int8, with CLE" })
         {
-            var row = EvaluationRow(html, label);
+            var row = EvaluationRow(html, label, columns: 4);
             var cosine = double.Parse(row[0], CultureInfo.InvariantCulture);
             var sqnr = double.Parse(row[2], CultureInfo.InvariantCulture);
             // w8a8 on this backbone keeps its embedding close to the float one (README: cosine ≈ 0.998, SQNR ≈ 23–26 dB);
@@ -94,7 +105,7 @@ public class ReportCommandTests(ITestOutputHelper output)
             var reduced = IntegerFormat.ForThisCpu().ReduceRange;
             Assert.InRange(cosine, reduced ? 0.985 : 0.99, 1.0);
             Assert.InRange(sqnr, reduced ? 15 : 18, 40);
-            Assert.Equal("100.0 % (10/10)", row[3]);
+            Assert.InRange(double.Parse(row[3], CultureInfo.InvariantCulture), 0, 10);   // max|Δ| of features of magnitude ~1–20
             Assert.Contains($"{label}: cosine {row[0]}, SQNR {row[2]} dB", stdout);
         }
         // The spreads of the chosen layer: 6.2 → 4.9 as in the README, in the legend and the scale table.
@@ -131,6 +142,15 @@ public class ReportCommandTests(ITestOutputHelper output)
         Assert.Equal(ReportFlow.Order, SectionIds(html));
         Assert.Contains("64 rendered text lines (seed 2, half turned by 180°)", html);
         Assert.Contains("Top-1 accuracy against the labels.", html);
+        // A classifier: its class count in the model section, and top-1 agreement and KL in the evaluation.
+        Assert.Contains("<th scope=\"row\">model kind</th><td>classifier: 2 classes (probabilities, ends in Softmax)</td>", html);
+        foreach (var label in new[] { "int8, no CLE", "int8, with CLE" })
+        {
+            var row = EvaluationRow(html, label, columns: 6);
+            Assert.Matches(@"^\d+\.\d % \(\d+/32\)$", row[3]);
+            Assert.True(double.Parse(row[4], CultureInfo.InvariantCulture) >= 0, row[4]);
+        }
+        Assert.DoesNotContain("n/a, not class scores", html);
         var accuracy = Regex.Matches(html, "<td class=\"num\">(\\d+\\.\\d) %</td><td class=\"num\">(\\d+)/32</td>");
         Assert.Equal(3, accuracy.Count);   // float, without CLE, with CLE
         Assert.All(accuracy, m => Assert.InRange(double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), 80, 100));

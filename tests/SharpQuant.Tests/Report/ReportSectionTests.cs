@@ -1,4 +1,5 @@
 using System.Globalization;
+using SharpQuant.Analysis;
 using SharpQuant.Passes;
 using SharpQuant.Plots.Report;
 using SharpQuant.Quantization;
@@ -104,8 +105,9 @@ public class ReportSectionTests
         Assert.StartsWith("22 BatchNormalization nodes folded", ((ReportParagraph)folding.Blocks[0]).Text);
 
         var graph = TestModels.ResNet18();
-        var model = ModelSection.Build(GraphSummary.Of(graph), TestModels.ResNet18Path);
+        var model = ModelSection.Build(GraphSummary.Of(graph), TestModels.ResNet18Path, ModelOutput.Of(graph));
         var facts = model.Blocks.OfType<ReportKeyValues>().Single().Rows.ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.Equal("feature extractor: 512-d output, no classifier", facts["model kind"]);
         Assert.Equal(GraphSummary.Of(graph).ParameterCount.ToString("N0", CultureInfo.InvariantCulture), facts["parameters"].Split(' ')[0]);
         Assert.StartsWith("22 BatchNormalization, 22 Conv, 19 Relu, 9 Add", facts["ops"]);
 
@@ -115,6 +117,34 @@ public class ReportSectionTests
         Assert.Equal(["call_module", "stem.conv1", "stem.conv1"], preview.Rows[1].Take(3));
         var full = Flatten(table.Blocks).OfType<ReportPreformatted>().Single();
         Assert.Equal(graph.PrintTabular(), full.Text);
+    }
+
+    [Fact]
+    public void EvaluationShowsTop1AgreementAndKlOnlyForClassScores()
+    {
+        // The same float model against a perturbed copy of its outputs, taken as the embedding it is and as scores.
+        var graph = TestModels.ResNet18();
+        using var executor = new SharpQuant.Runtime.GraphExecutor(graph);
+        var reference = executor.Run(TestModels.ResNet18Input(seed: 9, batch: 2));
+        var candidate = reference.Clone();
+        candidate.Floats[3] += 0.5f;
+        var embedding = new FidelityAccumulator(ModelOutput.Of(graph));
+        embedding.Add(reference, candidate);
+        var scores = new FidelityAccumulator();
+        scores.Add(reference, candidate);
+
+        var backbone = EvaluationSection.Build("two inputs", [new EvaluatedModel("int8", embedding.Report())], output: embedding.Output);
+        var table = backbone.Blocks.OfType<ReportTable>().Single();
+        Assert.Equal(["model", "cosine", "worst cosine", "SQNR (dB)", "max|Δ|"], table.Columns);
+        Assert.Equal(ReportNumbers.Value(0.5), table.Rows[0][4]);
+        var note = backbone.Blocks.OfType<ReportParagraph>().Single(p => p.Tone == ParagraphTone.Note);
+        Assert.StartsWith("Top-1 agreement and KL divergence: n/a, not class scores: the output 'Pooling395_Output_0' is a 512-d embedding", note.Text);
+
+        var classifier = EvaluationSection.Build("two inputs", [new EvaluatedModel("int8", scores.Report())]);
+        table = classifier.Blocks.OfType<ReportTable>().Single();
+        Assert.Equal(["model", "cosine", "worst cosine", "SQNR (dB)", "top-1 agreement", "KL (nats)", "max|Δ|"], table.Columns);
+        Assert.Equal("100.0 % (2/2)", table.Rows[0][4]);
+        Assert.DoesNotContain(classifier.Blocks, b => b is ReportParagraph { Tone: ParagraphTone.Note });
     }
 
     [Fact]
