@@ -1,5 +1,6 @@
 using SharpQuant.Cli;
 using SharpQuant.Data;
+using SharpQuant.Quantization;
 using SharpQuant.Tests.Support;
 
 namespace SharpQuant.Tests.Cli;
@@ -32,12 +33,29 @@ public class QuantizeCommandTests
         Assert.Contains("warning: skipped", stderr);
         Assert.Contains("broken.jpg", stderr);
         Assert.Contains("int8 QDQ model: 22 weights", stdout);
-        Assert.Contains("integer format", stdout);
+        var format = IntegerFormat.ForThisCpu();
+        Assert.Contains($"integer format {format.Name}: {format.Reason}", stdout);
+        // With images, empirical bias correction is the default: every conv with a weight quantizer is corrected.
+        Assert.Contains("empirical bias correction: 22 layers corrected, 0 skipped", stdout);
         Assert.Contains("stage2.block0.conv1.weight_fake_quant scale (128 channels, axis 0)", stdout);
         var graph = SharpQuant.Onnx.OnnxModel.Load(output);
+        // The export records the format and the processor features it was chosen for.
+        Assert.Equal(format.Name, graph.Info.MetadataProps[IntegerFormat.FormatMetadataKey]);
+        Assert.Equal(CpuFeatures.Detect().Describe(), graph.Info.MetadataProps[IntegerFormat.CpuMetadataKey]);
         Assert.Equal(22, graph.NodesOfType("Conv").Count());
         Assert.Contains(graph.Nodes, n => n.OpType == "QuantizeLinear");
         Assert.InRange(new FileInfo(TestModels.ResNet18Path).Length / (double)new FileInfo(output).Length, 3.8, 4.1);
+    }
+
+    [SkippableFact]
+    public void BiasCorrectionCanBeLeftOut()
+    {
+        using var temp = FolderWithImages(1, withBroken: false);
+        var output = temp.File("r18-int8.onnx");
+        var (code, stdout, stderr) = InspectCommandTests.Run("quantize", "--images", Path.Combine(temp.Path, "images"), "-o", output, "--observer", "minmax", "--bias-correction", "none");
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain("bias correction", stdout);
+        Assert.True(File.Exists(output));
     }
 
     [SkippableFact]
