@@ -80,7 +80,7 @@ public sealed class DefaultChoicesBenchmark : IBenchmark
         var baseline = sims[ObserverKind.Entropy];
         foreach (var kind in kinds)
         {
-            Row($"{kind} observers everywhere (entropy: the default)", Export(sims[kind]));
+            Row($"{kind} observers everywhere{(kind == ObserverKind.Entropy ? " (the default)" : "")}", Export(sims[kind]));
         }
 
         baseline.SetFakeQuant("*activation_fake_quant", false);
