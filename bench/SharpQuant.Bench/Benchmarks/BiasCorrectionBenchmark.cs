@@ -23,7 +23,7 @@ public sealed class BiasCorrectionBenchmark : IBenchmark
     private const int BatchSize = 8;
     private const int Seed = 1;
 
-    private const int Rounds = 3;
+    private const int Rounds = 5;
     private const double TargetRatio = 2.0;
 
     /// <summary>Set (to anything) to measure the time only, without the minutes the sequential reference takes.</summary>
