@@ -1,6 +1,5 @@
 using System.Globalization;
 using SharpQuant.Analysis;
-using SharpQuant.Data;
 using SharpQuant.Models;
 using SharpQuant.Onnx;
 using SharpQuant.Passes;
@@ -39,19 +38,11 @@ public sealed class BiasCorrectionBenchmark : IBenchmark
     public void Run(TextWriter output)
     {
         var c = CultureInfo.InvariantCulture;
-        var folder = Path.GetFullPath(Path.Combine(PpocrResultsBenchmark.RepositoryRoot(), "..", "shared", "data", "images"));
-        if (!Directory.Exists(folder))
+        if (SharedPhotoSplit.Load(output, BatchSize, Seed) is not { } split)
         {
-            output.WriteLine($"skipped: {folder} not found");
             return;
         }
-        List<Tensor> calibration, evaluation;
-        using (var preset = new ResNet18Preset())
-        {
-            var plan = new CropPlan(Seed);
-            calibration = new ImageBatches(folder, preset, BatchSize, plan, ImageSet.Calibration).Batches().ToList();
-            evaluation = new ImageBatches(folder, preset, BatchSize, plan, ImageSet.Evaluation).Batches().ToList();
-        }
+        var (calibration, evaluation, _) = split;
         var graph = OnnxModel.Load(DefaultModels.ResNet18Path);
         graph.MakeBatchDynamic();
         graph = graph.FoldBatchNorm();

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using SharpQuant.Analysis;
-using SharpQuant.Data;
 using SharpQuant.Models;
 using SharpQuant.Onnx;
 using SharpQuant.Passes;
@@ -31,18 +30,11 @@ public sealed class DefaultChoicesBenchmark : IBenchmark
 
     public void Run(TextWriter output)
     {
-        var folder = Path.GetFullPath(Path.Combine(PpocrResultsBenchmark.RepositoryRoot(), "..", "shared", "data", "images"));
-        if (!Directory.Exists(folder))
+        if (SharedPhotoSplit.Load(output, BatchSize) is not { } split)
         {
-            output.WriteLine($"skipped: {folder} not found");
             return;
         }
-        List<Tensor> calibration, evaluation;
-        using (var preset = new ResNet18Preset())
-        {
-            calibration = new ImageBatches(folder, preset, BatchSize, new CropPlan(1), ImageSet.Calibration).Batches().ToList();
-            evaluation = new ImageBatches(folder, preset, BatchSize, new CropPlan(1), ImageSet.Evaluation).Batches().ToList();
-        }
+        var (calibration, evaluation, _) = split;
         var graph = OnnxModel.Load(DefaultModels.ResNet18Path);
         graph.MakeBatchDynamic();
         var folded = graph.FoldBatchNorm();

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using SharpQuant.Analysis;
-using SharpQuant.Data;
 using SharpQuant.IO;
 using SharpQuant.Models;
 using SharpQuant.Onnx;
@@ -37,10 +36,9 @@ public sealed class PyTorchComparisonBenchmark : IBenchmark
 
     public void Run(TextWriter output)
     {
-        var folder = Path.GetFullPath(Path.Combine(PpocrResultsBenchmark.RepositoryRoot(), "..", "shared", "data", "images"));
-        if (!Directory.Exists(folder))
+        if (!Directory.Exists(SharedPhotoSplit.Folder()))
         {
-            output.WriteLine($"skipped: {folder} not found");
+            output.WriteLine($"skipped: {SharedPhotoSplit.Folder()} not found");
             return;
         }
         if (TorchMissing() is { } why)
@@ -49,17 +47,7 @@ public sealed class PyTorchComparisonBenchmark : IBenchmark
             return;
         }
         var c = CultureInfo.InvariantCulture;
-        List<Tensor> calibration, evaluation;
-        string calibrationText, evaluationText;
-        using (var preset = new ResNet18Preset())
-        {
-            var calibrationSet = new ImageBatches(folder, preset, BatchSize, new CropPlan(1), ImageSet.Calibration);
-            calibration = calibrationSet.Batches().ToList();
-            calibrationText = calibrationSet.Describe();
-            var evaluationSet = new ImageBatches(folder, preset, BatchSize, new CropPlan(1), ImageSet.Evaluation);
-            evaluation = evaluationSet.Batches().ToList();
-            evaluationText = evaluationSet.Describe();
-        }
+        var (calibration, evaluation, samples) = SharedPhotoSplit.Load(output, BatchSize)!;
         var graph = OnnxModel.Load(DefaultModels.ResNet18Path);
         graph.MakeBatchDynamic();
         var folded = graph.FoldBatchNorm();
@@ -85,8 +73,7 @@ public sealed class PyTorchComparisonBenchmark : IBenchmark
             using var pytorch = JsonDocument.Parse(File.ReadAllText(Path.Combine(work.FullName, "pytorch.json")));
             var torchVersion = pytorch.RootElement.GetProperty("torch").GetString();
             output.WriteLine(string.Create(c, $"pytorch: ResNet18 (BatchNorm folded) on {CpuFeatures.Detect().Describe()}; PyTorch {torchVersion}, {pytorch.RootElement.GetProperty("threads").GetInt32()} threads; its side took {pythonClock.Elapsed.TotalSeconds:F1} s"));
-            output.WriteLine($"  calibration: {calibrationText}");
-            output.WriteLine($"  evaluation:  {evaluationText}");
+            output.WriteLine($"  {samples}");
 
             using var reference = new GraphExecutor(folded);
             var floatOutputs = evaluation.Select(reference.Run).ToList();
