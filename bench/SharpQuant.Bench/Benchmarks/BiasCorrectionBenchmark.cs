@@ -58,7 +58,7 @@ public sealed class BiasCorrectionBenchmark : IBenchmark
         for (var r = 0; r < Rounds; r++)
         {
             Timing.Settle();
-            var sim = QuantSim.Prepare(graph, Mapping(perChannel: true));
+            var sim = QuantSim.Prepare(graph, CliQConfig.Mapping(IntegerFormat.ForThisCpu()));
             calibrate.Add(Timing.TimeMs(() => sim.Calibrate(calibration)));
             Timing.Settle();
             correct.Add(Timing.TimeMs(() => BiasCorrection.Empirical(sim, calibration)));
@@ -104,18 +104,8 @@ public sealed class BiasCorrectionBenchmark : IBenchmark
         }
     }
 
-    private static QConfigMapping Mapping(bool perChannel) =>
-        // As `sharpquant quantize` configures w8a8: uint8 affine entropy activations, int8 symmetric min-max weights.
-        new QConfigMapping().SetGlobal(IntegerFormat.ForThisCpu().Apply(new QConfig(
-            new QuantSpec { Bits = 8, Signed = false, Scheme = QuantScheme.Affine, Observer = ObserverKind.Entropy },
-            new QuantSpec { Bits = 8, Signed = true, Scheme = QuantScheme.Symmetric, Axis = perChannel ? 0 : null, Observer = ObserverKind.MinMax })));
-
-    private static QuantSim Calibrated(Graph graph, bool perChannel, IReadOnlyList<Tensor> batches)
-    {
-        var sim = QuantSim.Prepare(graph, Mapping(perChannel));
-        sim.Calibrate(batches);
-        return sim;
-    }
+    private static QuantSim Calibrated(Graph graph, bool perChannel, IReadOnlyList<Tensor> batches) =>
+        CliQConfig.Calibrated(graph, batches, IntegerFormat.ForThisCpu(), perChannel);
 
     /// <summary>Every corrected layer's bias, by module name (zeros where a layer has none yet).</summary>
     private static Dictionary<string, float[]> Biases(QuantSim sim) =>

@@ -45,14 +45,7 @@ public sealed class DefaultChoicesBenchmark : IBenchmark
         var c = CultureInfo.InvariantCulture;
         output.WriteLine($"defaults: ResNet18 (BatchNorm folded), {format.Name} on {CpuFeatures.Detect().Describe()}; SQNR of the 512-d embedding in dB");
 
-        QuantSim Calibrated(Graph source, ObserverKind observer)
-        {
-            var sim = QuantSim.Prepare(source, new QConfigMapping().SetGlobal(format.Apply(new QConfig(
-                new QuantSpec { Bits = 8, Signed = false, Scheme = QuantScheme.Affine, Observer = observer },
-                new QuantSpec { Bits = 8, Signed = true, Scheme = QuantScheme.Symmetric, Axis = 0, Observer = ObserverKind.MinMax }))));
-            sim.Calibrate(calibration);
-            return sim;
-        }
+        QuantSim Calibrated(Graph source, ObserverKind observer) => CliQConfig.Calibrated(source, calibration, format, observer: observer);
         double Export(QuantSim sim, bool onCalibration = false)
         {
             using var executor = new GraphExecutor(QdqExport.ToGraph(sim, out _, format));

@@ -139,11 +139,7 @@ public sealed class PyTorchComparisonBenchmark : IBenchmark
     /// <summary>What `sharpquant quantize --images` does: entropy uint8 activations, per-channel min-max weights, the CPU's format, and by default empirical bias correction.</summary>
     private static Graph SharpQuantExport(Graph source, IReadOnlyList<Tensor> calibration, IntegerFormat format, bool biasCorrection)
     {
-        var config = format.Apply(new QConfig(
-            new QuantSpec { Bits = 8, Signed = false, Scheme = QuantScheme.Affine, Observer = ObserverKind.Entropy },
-            new QuantSpec { Bits = 8, Signed = true, Scheme = QuantScheme.Symmetric, Axis = 0, Observer = ObserverKind.MinMax }));
-        var sim = QuantSim.Prepare(source, new QConfigMapping().SetGlobal(config));
-        sim.Calibrate(calibration);
+        var sim = CliQConfig.Calibrated(source, calibration, format);
         if (biasCorrection)
         {
             BiasCorrection.Empirical(sim, calibration);

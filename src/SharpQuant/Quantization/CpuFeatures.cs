@@ -39,9 +39,10 @@ public sealed record CpuFeatures(Architecture Architecture, bool Avx2, bool AvxV
         {
             return new CpuFeatures(architecture, avx2, false, false);
         }
-        var (_, ebx, ecx, _) = X86Base.CpuId(7, 0);
+        var (maxSubLeaf, ebx, ecx, _) = X86Base.CpuId(7, 0);
         var avx512Vnni = Bit(ebx, Avx512FoundationBit) && Bit(ecx, Avx512VnniBit);
-        var avxVnni = Bit(X86Base.CpuId(7, 1).Eax, AvxVnniBit);
+        // Leaf 7's EAX is its highest sub-leaf; sub-leaf 1 exists only where it is at least 1.
+        var avxVnni = maxSubLeaf >= 1 && Bit(X86Base.CpuId(7, 1).Eax, AvxVnniBit);
         return new CpuFeatures(architecture, avx2, avxVnni, avx512Vnni);
     }
 

@@ -22,9 +22,12 @@ public static class QdqExport
     public static Graph ToGraph(QuantSim sim, out QdqExportReport report, IntegerFormat? format = null)
     {
         var graph = sim.Graph.Clone();
-        foreach (var (key, value) in format?.Metadata() ?? new Dictionary<string, string>())
+        if (format is not null)
         {
-            graph.Info.MetadataProps[key] = value;
+            foreach (var (key, value) in format.Metadata())
+            {
+                graph.Info.MetadataProps[key] = value;
+            }
         }
         OpsetUpgrade.RaiseTo(graph, Opset);
         int weights = 0, activations = 0, biases = 0;

@@ -120,4 +120,41 @@ public class IntegerLoweringTests(ITestOutputHelper output)
         Assert.Equal(22, lowered.Nodes.Count(n => n.OpType == "Conv"));
         Assert.Single(lowered.Nodes, n => n.ModuleName == "stem.conv1.integer.add_bias");
     }
+
+    [Fact]
+    public void AnAddUnitComputesWhatQLinearAddComputes()
+    {
+        var graph = TestModels.ResNet18().FoldBatchNorm();
+        var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(IntegerFormat.U8S8.Apply(MinMaxConfig)));
+        var calibration = Compare.RandomTensor(5, -2f, 2f, 1, 3, 224, 224);
+        sim.Calibrate([calibration]);
+        // Every residual Add of ResNet18 reads two activation quantizers and feeds one through its ReLU: 9 units.
+        var lowered = FakeQuantLowering.Lower(sim.Graph);
+        Assert.Equal(9, lowered.Nodes.Count(n => n.ModuleName.EndsWith(".integer.fma_a_add", StringComparison.Ordinal)));
+
+        // The lowered unit gives, value for value, MLAS's formula evaluated here with fused multiply-adds:
+        // q_c = clip(round(fma(a, r_a, fma(b, r_b, F)))), on the raw integers of the two inputs.
+        var add = sim.Graph.Nodes.First(n => n.OpType == "Add" && n.ModuleName.StartsWith("stage2.block1", StringComparison.Ordinal));
+        var fa = add.Input(0).Producer!;
+        var fb = add.Input(1).Producer!;
+        var fc = add.Output.Uses.Single().Node.Output.Uses.Single().Node;
+        var (pa, pb, pc) = (FakeQuantOp.Read(fa), FakeQuantOp.Read(fb), FakeQuantOp.Read(fc));
+        using var executor = sim.CreateExecutor();
+        var run = executor.Run(new Dictionary<string, Tensor> { [graph.Inputs[0].Name] = calibration }, [fa.Output.Name, fb.Output.Name, fc.Output.Name]);
+        int[] Integers(Value v, QParams p) => run[v.Name].ToArray<float>().Select(x => (int)MathF.Round(x / p.Scale[0]) + p.ZeroPoint[0]).ToArray();
+        var (a, b, c) = (Integers(fa.Output, pa), Integers(fb.Output, pb), Integers(fc.Output, pc));
+        var ra = pa.Scale[0] / pc.Scale[0];
+        var rb = pb.Scale[0] / pc.Scale[0];
+        var productA = ra * pa.ZeroPoint[0];
+        var productB = rb * pb.ZeroPoint[0];
+        var fixedPart = pc.ZeroPoint[0] - (productA + productB);
+        var mismatches = 0;
+        for (var i = 0; i < c.Length; i++)
+        {
+            var kernel = Math.Clamp((int)MathF.Round(MathF.FusedMultiplyAdd(a[i], ra, MathF.FusedMultiplyAdd(b[i], rb, fixedPart))), pc.QMin, pc.QMax);
+            mismatches += kernel == c[i] ? 0 : 1;
+        }
+        output.WriteLine($"{add.ModuleName}: {mismatches} of {c.Length} values differ from the kernel formula");
+        Assert.Equal(0, mismatches);
+    }
 }
