@@ -50,6 +50,24 @@ public static class TestData
         Skip.If(true, message + "; skipping");
     }
 
+    /// <summary>The ONNX project's backend test corpus (Debian package libonnx-testdata): one folder per model, with test_data_set_*.</summary>
+    public const string OnnxTestDataFolder = "/usr/share/libonnx-testdata/data";
+
+    /// <summary>Skips the test (or fails it under CI, whose script installs it) when the ONNX backend test corpus is missing.</summary>
+    public static void RequireOnnxTestData()
+    {
+        if (Directory.Exists(OnnxTestDataFolder))
+        {
+            return;
+        }
+        var message = $"ONNX backend test corpus not found at {OnnxTestDataFolder} (Debian package libonnx-testdata)";
+        if (IsCi)
+        {
+            throw new InvalidOperationException(message + " (CI=true: .ci/run installs it)");
+        }
+        Skip.If(true, message + "; skipping");
+    }
+
     /// <summary>A fresh empty folder under the system temp folder, removed by the caller's dispose.</summary>
     public static TempFolder NewTempFolder() => new();
 
