@@ -1,22 +1,14 @@
 using System.CommandLine;
-using SharpQuant.Data;
 
 namespace SharpQuant.Cli;
 
 /// <summary>
-/// The options several commands share (image preset, weight granularity, bit widths, activation observer), declared
+/// The options several commands share (weight granularity, bit widths, activation observer), declared
 /// once so their names, allowed values and defaults cannot drift apart between commands.
 /// </summary>
 public static class QuantOptions
 {
     public static readonly string[] ObserverNames = ["minmax", "moving-average", "percentile", "mse", "entropy"];
-
-    public static Option<string> Preset(string description = "Image preprocessing: resnet18, imagenet or ppocr-cls")
-    {
-        var option = new Option<string>("--preset") { Description = description, DefaultValueFactory = _ => "resnet18" };
-        option.AcceptOnlyFromAmong([.. ImagePresets.Names]);
-        return option;
-    }
 
     public static Option<string> WeightGranularity()
     {

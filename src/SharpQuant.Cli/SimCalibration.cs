@@ -1,3 +1,4 @@
+using SharpQuant.Runtime;
 using SharpQuant.Quantization;
 using Spectre.Console;
 
@@ -10,6 +11,9 @@ namespace SharpQuant.Cli;
 public static class SimCalibration
 {
     public static void WithProgress(IAnsiConsole console, QuantSim sim, IEnumerable<Tensor> batches, int expectedBatches, string label = "calibrating") =>
+        WithProgress(console, sim, InputBatch.For(sim.Graph, batches), expectedBatches, label);
+
+    public static void WithProgress(IAnsiConsole console, QuantSim sim, IEnumerable<InputBatch> batches, int expectedBatches, string label = "calibrating") =>
         Track(console, label, expectedBatches, progress =>
         {
             sim.Calibrate(batches, progress, totalBatches: expectedBatches);

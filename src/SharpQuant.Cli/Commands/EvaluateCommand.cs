@@ -28,7 +28,7 @@ public static class EvaluateCommand
             Description = "The float model, then the models to compare with it (default: the ImageNet ResNet18 that ships with SharpQuant, alone)",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var images = new Option<string>("--images") { Description = "Folder of images to evaluate on (JPEG, PNG, BMP, WebP)" };
+        var data = DataOptions.Create("Folder of images to evaluate on (JPEG, PNG, BMP, WebP)");
         var textOrientation = new Option<int?>("--text-orientation")
         {
             Description = "Instead of --images: N rendered text lines (half upright, half turned by 180°) for the ppocr-cls models given; prints each model's accuracy",
@@ -40,27 +40,27 @@ public static class EvaluateCommand
                 "the evaluation images (2nd, 4th, …) or all; without --split every image once, whole",
         };
         split.AcceptOnlyFromAmong("calibration", "evaluation", "all");
-        var preset = QuantOptions.Preset();
         var labels = new Option<string>("--labels") { Description = "Class names, one per line or \"index label\" lines; prints the top-k per image" };
         var top = new Option<int>("--top") { Description = "How many classes --labels prints per image", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
         var command = new Command("evaluate", "Compare models' outputs with the float model's on images or rendered text lines")
         {
-            models, images, textOrientation, seed, split, preset, labels, top, batch, json,
+            models, textOrientation, seed, split, labels, top, batch, json,
         };
+        data.AddTo(command);
         command.SetAction(parse => context.Runner.Run(parse, () =>
         {
-            var given = parse.GetValue(models) ?? [];
+            var modelPaths = parse.GetValue(models) ?? [];
             var textLines = parse.GetValue(textOrientation);
-            var imageFolder = parse.GetValue(images);
-            if (textLines is not null && imageFolder is not null)
+            var hasData = data.HasData(parse);
+            if (textLines is not null && hasData)
             {
-                throw new UsageException("--images and --text-orientation exclude each other");
+                throw new UsageException("--images or --inputs and --text-orientation exclude each other");
             }
-            if (textLines is null && imageFolder is null)
+            if (textLines is null && !hasData)
             {
-                throw new UsageException("give --images DIR or --text-orientation N");
+                throw new UsageException("give --images DIR, --inputs DIR or --text-orientation N");
             }
             if (textLines is not null)
             {
@@ -68,7 +68,7 @@ public static class EvaluateCommand
                 {
                     throw new UsageException("--text-orientation takes 1 or more lines");
                 }
-                if (given.Length == 0)
+                if (modelPaths.Length == 0)
                 {
                     throw new UsageException("--text-orientation needs the ppocr-cls model (and any candidates) on the command line");
                 }
@@ -76,13 +76,13 @@ public static class EvaluateCommand
                 {
                     throw new UsageException("--split splits an image folder; it does not apply to --text-orientation");
                 }
-                if (parse.GetResult(preset) is { Implicit: false } && parse.GetValue(preset) != "ppocr-cls")
+                if (data.PresetGiven(parse) && parse.GetValue(data.Preset) != "ppocr-cls")
                 {
                     throw new UsageException("--text-orientation uses the ppocr-cls preprocessing");
                 }
             }
-            var floatPath = given.Length == 0 ? DefaultModels.ResNet18Path : given[0];
-            var candidatePaths = given.Skip(1).ToList();
+            var floatPath = modelPaths.Length == 0 ? DefaultModels.ResNet18Path : modelPaths[0];
+            var candidatePaths = modelPaths.Skip(1).ToList();
             var k = parse.GetValue(top);
             if (k < 1)
             {
@@ -95,28 +95,24 @@ public static class EvaluateCommand
             }
             var classNames = parse.GetValue(labels) is { } labelPath ? Labels.Load(labelPath) : null;
 
-            var imagePreset = ImagePresets.Create(textLines is null ? parse.GetValue(preset)! : "ppocr-cls");
-            using var presetResources = imagePreset as IDisposable;
+            // Every model is loaded before any image is run, so a missing or broken file fails at once.
+            var floatGraph = ModelArgument.LoadBatchable(floatPath);
+            var candidateGraphs = candidatePaths.Select(ModelArgument.LoadBatchable).ToList();
+            using var given = textLines is null
+                ? data.Open(parse, floatGraph, floatPath, batchSize, parse.GetValue(split) is { } set ? ParseSet(set) : null, parse.GetValue(seed), includeFlips: false)
+                : null;
             using var textSet = textLines is null ? null : new TextOrientationDataset(parse.GetValue(seed), textLines.Value);
-            ImageBatches? data = null;
-            if (imageFolder is not null)
-            {
-                data = parse.GetValue(split) is { } set
-                    ? new ImageBatches(imageFolder, imagePreset, batchSize, new CropPlan(parse.GetValue(seed)), ParseSet(set))
-                    : new ImageBatches(imageFolder, imagePreset, batchSize, includeFlips: false);
-            }
+            var presetName = given is not null ? given.Preset?.Name ?? "tensor files" : "ppocr-cls";
             var sampleNames = new List<string>();
             var source = textSet is not null
                 ? textSet.Batches(batchSize).Select(b =>
                 {
                     sampleNames.AddRange(b.Labels.Select(l => $"line {sampleNames.Count} ({(l == TextOrientationDataset.LabelUpright ? "0°" : "180°")})"));
-                    return (b.Images, (int[]?)b.Labels);
+                    return (InputBatch.For(floatGraph, b.Images), (int[]?)b.Labels);
                 })
-                : data!.Batches().Select(t => (t, (int[]?)null));
+                : given!.Source.Batches().Select(t => (t, (int[]?)null));
+            var images = given?.Images;
 
-            // Every model is loaded before any image is run, so a missing or broken file fails at once.
-            var floatGraph = ModelArgument.LoadBatchable(floatPath);
-            var candidateGraphs = candidatePaths.Select(ModelArgument.LoadBatchable).ToList();
             // Labels that cannot fit fail before any image runs; where the graph leaves the class count open, the
             // first batch's output shape decides.
             var output = ModelOutput.Of(floatGraph);
@@ -173,10 +169,10 @@ public static class EvaluateCommand
                         }
                     }
                 }
-                if (data is not null)
+                if (given is not null)
                 {
-                    sampleNames.AddRange(data.Samples);
-                    foreach (var skipped in data.Skipped)
+                    sampleNames.AddRange(given.Source.Samples);
+                    foreach (var skipped in given.Source.Skipped)
                     {
                         context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
                     }
@@ -185,18 +181,19 @@ public static class EvaluateCommand
                 var accuracies = textSet is null ? null : accuracy.Select(a => a.Report()).ToList();
                 var what = textSet is not null
                     ? $"{textSet.Count} rendered text line{(textSet.Count == 1 ? "" : "s")}, seed {textSet.Seed}, half turned by 180°"
-                    : data!.Describe();
+                    : given!.Source.Describe();
                 if (parse.GetValue(json))
                 {
                     context.Out.WriteLine(JsonOutput.Serialize(new
                     {
                         model = floatPath,
                         output = OutputJson.Of(output),
-                        preset = imagePreset.Name,
+                        preset = presetName,
+                        preprocessing = given?.Preprocessing,
                         data = what,
                         images = sampleNames.Count,
-                        split = data?.Set?.ToString().ToLowerInvariant(),
-                        splitImages = data?.Split is { } s ? new
+                        split = parse.GetValue(split),
+                        splitImages = images?.Split is { } s ? new
                         {
                             total = s.Files.Count,
                             cropsPerImage = CropPlan.CropsPerImage,
@@ -204,7 +201,7 @@ public static class EvaluateCommand
                             calibration = s.FilesIn(ImageSet.Calibration).Count,
                             evaluation = s.FilesIn(ImageSet.Evaluation).Count,
                         } : null,
-                        skipped = data?.Skipped ?? [],
+                        skipped = given?.Source.Skipped ?? [],
                         accuracy = accuracies is null ? null : modelNames.Zip(accuracies, (m, a) => new { model = m, top1 = a.Top1, correct = a.Top1Correct, samples = a.Samples }),
                         candidates = candidates.Select(c => new { model = c.Path, fidelity = OutputJson.Of(c.Fidelity.Report()) }),
                         topK = classNames is null ? null : sampleNames.Zip(topK, (sample, predictions) => new
@@ -218,8 +215,8 @@ public static class EvaluateCommand
                 var console = ConsoleOutput.For(context.Out);
                 var plural = sampleNames.Count == 1 ? "" : "s";
                 console.MarkupLine(textSet is null
-                    ? $"evaluated [bold]{sampleNames.Count}[/] image{plural} from {Markup.Escape(imageFolder!)} ({Markup.Escape(what)}; preset {imagePreset.Name}); float model {Markup.Escape(floatPath)}"
-                    : $"evaluated [bold]{sampleNames.Count}[/] sample{plural} ({Markup.Escape(what)}; preset {imagePreset.Name}); float model {Markup.Escape(floatPath)}");
+                    ? $"evaluated [bold]{sampleNames.Count}[/] sample{plural} ({Markup.Escape(what)}; {Markup.Escape(given!.Preprocessing)}); float model {Markup.Escape(floatPath)}"
+                    : $"evaluated [bold]{sampleNames.Count}[/] sample{plural} ({Markup.Escape(what)}; preset ppocr-cls); float model {Markup.Escape(floatPath)}");
                 console.MarkupLine($"output '{Markup.Escape(output.Name)}': {Markup.Escape(output.Summary)}");
                 if (accuracies is not null)
                 {
@@ -257,16 +254,33 @@ public static class EvaluateCommand
     public static string FormatDb(double db) =>
         double.IsPositiveInfinity(db) ? "∞" : double.IsNegativeInfinity(db) ? "-∞" : db.ToString("F2", CultureInfo.InvariantCulture);
 
-    private static Tensor Run(GraphExecutor executor, string path, Tensor input)
+    private static Tensor Run(GraphExecutor executor, string path, InputBatch input)
     {
         try
         {
-            return executor.Run(input);
+            return executor.Run(Feed(executor.Graph, input)).Output;
         }
         catch (SharpQuantException e)
         {
             throw new SharpQuantException($"'{path}': {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// The batch for a model: by input name, or for a candidate with one input that another tool renamed, by position.
+    /// </summary>
+    private static IReadOnlyDictionary<string, Tensor> Feed(Graph graph, InputBatch batch)
+    {
+        if (graph.Inputs.All(i => batch.Tensors.ContainsKey(i.Name)))
+        {
+            return batch.Tensors;
+        }
+        if (graph.Inputs.Count == 1 && batch.Tensors.Count == 1)
+        {
+            return new Dictionary<string, Tensor> { [graph.Inputs[0].Name] = batch.Single };
+        }
+        var missing = graph.Inputs.First(i => !batch.Tensors.ContainsKey(i.Name));
+        throw new SharpQuantException($"no data for input '{missing.Name}' (the data has {string.Join(", ", batch.Tensors.Keys.Select(k => $"'{k}'"))})");
     }
 
     /// <summary>Labels need class scores with one score per label; anything else is bad input, said in one line.</summary>

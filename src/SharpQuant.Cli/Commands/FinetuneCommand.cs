@@ -29,7 +29,7 @@ public static class FinetuneCommand
     public static Command Create(CliContext context)
     {
         var model = ModelArgument.Create();
-        var images = new Option<string>("--images") { Description = "Folder of training images (JPEG, PNG, BMP, WebP): each whole and mirrored; no labels needed" };
+        var data = DataOptions.Create("Folder of training images (JPEG, PNG, BMP, WebP): each whole and mirrored; no labels needed");
         var textOrientation = new Option<int?>("--text-orientation")
         {
             Description = "Instead of --images: train on N rendered text lines (for the ppocr-cls models; ppocr-cls preprocessing)",
@@ -40,7 +40,6 @@ public static class FinetuneCommand
             DefaultValueFactory = _ => DefaultTextSeed,
         };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the fine-tuned model (and OUT.sim.onnx beside it)", Required = true };
-        var preset = QuantOptions.Preset();
         var weights = QuantOptions.WeightGranularity();
         var wbits = QuantOptions.WeightBits();
         var abits = QuantOptions.ActivationBits();
@@ -72,9 +71,10 @@ public static class FinetuneCommand
         var biasCorrection = new Option<bool>("--bias-correction") { Description = "Empirical bias correction on the training samples before fine-tuning" };
         var command = new Command("finetune", "Learn quantization scales (LSQ) against the float model's outputs")
         {
-            model, images, textOrientation, textSeed, output, preset, weights, wbits, abits, observer, learn, loss, temperature, steps, lr, weightLr, batch, seed,
+            model, textOrientation, textSeed, output, weights, wbits, abits, observer, learn, loss, temperature, steps, lr, weightLr, batch, seed,
             patience, equalize, biasCorrection,
         };
+        data.AddTo(command);
         command.SetAction(parse => context.Runner.Run(parse, () =>
         {
             var clock = Stopwatch.StartNew();
@@ -109,27 +109,27 @@ public static class FinetuneCommand
             }
 
             var textLines = parse.GetValue(textOrientation);
-            var imageFolder = parse.GetValue(images);
-            if (textLines is not null && imageFolder is not null)
+            var hasData = data.HasData(parse);
+            if (textLines is not null && hasData)
             {
-                throw new UsageException("--images and --text-orientation exclude each other");
+                throw new UsageException("--images or --inputs and --text-orientation exclude each other");
             }
-            if (textLines is null && imageFolder is null)
+            if (textLines is null && !hasData)
             {
-                throw new UsageException("give --images DIR or --text-orientation N for the training samples");
+                throw new UsageException("give --images DIR, --inputs DIR or --text-orientation N for the training samples");
             }
             if (textLines is < 1)
             {
                 throw new UsageException("--text-orientation takes 1 or more lines");
             }
-            if (textLines is not null && parse.GetResult(preset) is { Implicit: false } && parse.GetValue(preset) != "ppocr-cls")
+            if (textLines is not null && data.PresetGiven(parse) && parse.GetValue(data.Preset) != "ppocr-cls")
             {
                 throw new UsageException("--text-orientation uses the ppocr-cls preprocessing");
             }
             var console = ConsoleOutput.For(context.Out);
             // The model is loaded before the samples are decoded or rendered, so a missing or broken file fails at once.
             var floatGraph = ModelArgument.LoadBatchable(path);
-            var samples = LoadSamples(context, imageFolder, textLines, parse.GetValue(textSeed), parse.GetValue(preset)!, options.BatchSize, out var what);
+            var samples = LoadSamples(context, parse, data, floatGraph, path, textLines, parse.GetValue(textSeed), options.BatchSize, out var what);
             var graph = floatGraph.FoldBatchNorm();
             if (parse.GetValue(equalize))
             {
@@ -197,7 +197,8 @@ public static class FinetuneCommand
             .Where(p => parts.HasFlag(p.Item1)).Select(p => p.Item2));
 
     /// <summary>The training samples in memory: a calibration-sized set is small, and training passes over it many times.</summary>
-    private static List<Tensor> LoadSamples(CliContext context, string? imageFolder, int? textLines, int textSeed, string presetName, int batchSize, out string what)
+    private static List<Tensor> LoadSamples(
+        CliContext context, ParseResult parse, DataOptions data, Graph graph, string path, int? textLines, int textSeed, int batchSize, out string what)
     {
         if (textLines is { } lines)
         {
@@ -205,15 +206,13 @@ public static class FinetuneCommand
             what = $"{lines} rendered text line{(lines == 1 ? "" : "s")}, seed {textSeed}";
             return set.Batches(batchSize).Select(b => b.Images).ToList();
         }
-        var imagePreset = ImagePresets.Create(presetName);
-        using var presetResources = imagePreset as IDisposable;
-        var data = new ImageBatches(imageFolder!, imagePreset, batchSize, includeFlips: true);
-        var batches = data.Batches().ToList();
-        foreach (var skipped in data.Skipped)
+        using var given = data.Open(parse, graph, path, batchSize, split: null, seed: 0, includeFlips: true)!;
+        var batches = given.SingleInputBatches().ToList();
+        foreach (var skipped in given.Source.Skipped)
         {
             context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
         }
-        what = data.Describe();
+        what = $"{given.Source.Describe()}; {given.Preprocessing}";
         return batches;
     }
 

@@ -86,8 +86,7 @@ public static class PlotCommand
         var model = ModelArgument.Create();
         var layer = LayerOption();
         var outDir = OutOption();
-        var images = new Option<string>("--images") { Description = "Also draw activation histograms: calibrate on these images and stream them through the simulation" };
-        var preset = QuantOptions.Preset("Image preprocessing for --images: resnet18, imagenet or ppocr-cls");
+        var data = DataOptions.Create("Also draw activation histograms: calibrate on these images and stream them through the simulation", tensors: false);
         var count = new Option<int?>("--count") { Description = "Use only the first N images of --images (default: all)" };
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
         var weights = QuantOptions.WeightGranularity();
@@ -96,8 +95,9 @@ public static class PlotCommand
         var compare = new Option<string>("--compare") { Description = "Not for histograms: draw two models' boxplots side by side with plot boxplots --compare", Hidden = true };
         var command = new Command("histograms", "Weight histograms on the integer grid (and activation histograms with --images), 5 bins per quantization step")
         {
-            model, layer, images, preset, count, batch, weights, wbits, observer, compare, outDir,
+            model, layer, count, batch, weights, wbits, observer, compare, outDir,
         };
+        data.AddTo(command);
         command.SetAction(parse => context.Runner.Run(parse, () =>
         {
             var clock = Stopwatch.StartNew();
@@ -107,37 +107,36 @@ public static class PlotCommand
                 throw new UsageException("--compare is for boxplots (sharpquant plot boxplots MODEL --compare OTHER.onnx)");
             }
             CheckGridOptions(parse, wbits, count, batch);
-            if (parse.GetValue(images) is null && parse.GetValue(count) is not null)
+            if (data.ImageFolder(parse) is null && parse.GetValue(count) is not null)
             {
                 throw new UsageException("--count limits the --images folder");
             }
             var path = ModelArgument.Resolve(parse.GetValue(model));
             var folder = parse.GetValue(outDir)!;
             var selection = new LayerSelection(parse.GetValue(layer));
-            var imagePreset = ImagePresets.Create(parse.GetValue(preset)!);
-            using var presetResources = imagePreset as IDisposable;
-            // The folder is checked before any model work, so a wrong path fails at once.
-            var data = parse.GetValue(images) is { } imageFolder ? new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch)) : null;
-
-            var graph = ModelArgument.LoadBatchable(path).FoldBatchNorm();
+            var graph = ModelArgument.LoadBatchable(path);
+            // The preset fits the model's input; the folder is checked before any model work.
+            using var given = data.Open(parse, graph, path, parse.GetValue(batch), split: null, seed: 0, includeFlips: false);
+            var images = given?.Images;
+            graph = graph.FoldBatchNorm();
             var config = GridConfig(parse, observer, wbits, weights);
             var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
-            var candidates = sim.Quantizers.Where(q => q.Kind == QuantizerKind.Weight || data is not null).Select(q => q.Target).ToList();
-            selection.RequireEachMatches(candidates, data is null ? "layer with a weight" : "layer or activation");
+            var candidates = sim.Quantizers.Where(q => q.Kind == QuantizerKind.Weight || images is not null).Select(q => q.Target).ToList();
+            selection.RequireEachMatches(candidates, images is null ? "layer with a weight" : "layer or activation");
 
             var written = new List<string>(ModelFigures.WriteWeightHistograms(sim, folder, q => selection.Matches(q.Target)));
-            if (data is not null)
+            if (images is not null)
             {
                 var limit = parse.GetValue(count);
-                var totalBatches = ExpectedBatches(data, limit);
-                SimCalibration.WithProgress(console, sim, Limit(data.Batches(), limit), totalBatches);
+                var totalBatches = ExpectedBatches(images, limit);
+                SimCalibration.WithProgress(console, sim, Limit(images.Batches(), limit), totalBatches);
                 var histograms = SimCalibration.Track(console, "activation histograms", totalBatches, progress =>
-                    ActivationHistograms.Collect(sim, Limit(data.Batches(), limit), q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
-                foreach (var skipped in data.Skipped)
+                    ActivationHistograms.Collect(sim, Limit(images.Batches(), limit), q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
+                foreach (var skipped in images.Skipped)
                 {
                     context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
                 }
-                var used = limit is { } l ? Math.Min(l, data.Samples.Count) : data.Samples.Count;
+                var used = limit is { } l ? Math.Min(l, images.Samples.Count) : images.Samples.Count;
                 console.MarkupLine($"calibrated ({Markup.Escape(config.Activation!.Describe())}) and measured activations on {used} image{(used == 1 ? "" : "s")}");
                 written.AddRange(ModelFigures.WriteActivationHistograms(histograms, folder, $"{used} image{(used == 1 ? "" : "s")}"));
             }
@@ -152,8 +151,7 @@ public static class PlotCommand
         var model = ModelArgument.Create();
         var layer = LayerOption();
         var outDir = OutOption();
-        var images = new Option<string>("--images") { Description = "Images to calibrate on and to backpropagate the model output of", Required = true };
-        var preset = QuantOptions.Preset();
+        var data = DataOptions.Create("Images to calibrate on and to backpropagate the model output of (required)", tensors: false);
         var count = new Option<int?>("--count") { Description = "Use only the first N images of --images (default: all)" };
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
         var weights = QuantOptions.WeightGranularity();
@@ -169,8 +167,9 @@ public static class PlotCommand
         var command = new Command("sensitivity",
             "Weight and activation histograms on the quantization grid with the gradient of the model output summed into each bin (sensitivity overlay)")
         {
-            model, layer, images, preset, count, batch, weights, wbits, observer, gradientOf, outDir,
+            model, layer, count, batch, weights, wbits, observer, gradientOf, outDir,
         };
+        data.AddTo(command);
         command.SetAction(parse => context.Runner.Run(parse, () =>
         {
             var clock = Stopwatch.StartNew();
@@ -179,12 +178,15 @@ public static class PlotCommand
             var path = ModelArgument.Resolve(parse.GetValue(model));
             var folder = parse.GetValue(outDir)!;
             var selection = new LayerSelection(parse.GetValue(layer));
-            var imagePreset = ImagePresets.Create(parse.GetValue(preset)!);
-            using var presetResources = imagePreset as IDisposable;
-            // The folder is checked before any model work, so a wrong path fails at once.
-            var data = new ImageBatches(parse.GetValue(images)!, imagePreset, parse.GetValue(batch));
-
-            var graph = ModelArgument.LoadBatchable(path).FoldBatchNorm();
+            if (data.ImageFolder(parse) is null)
+            {
+                throw new UsageException("plot sensitivity needs --images DIR");
+            }
+            var graph = ModelArgument.LoadBatchable(path);
+            // The preset fits the model's input; the folder is checked before any model work.
+            using var given = data.Open(parse, graph, path, parse.GetValue(batch), split: null, seed: 0, includeFlips: false)!;
+            var images = given.Images!;
+            graph = graph.FoldBatchNorm();
             var config = GridConfig(parse, observer, wbits, weights);
             var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
             selection.RequireEachMatches(sim.Quantizers.Select(q => q.Target).ToList(), "layer or activation");
@@ -196,11 +198,11 @@ public static class PlotCommand
             };
 
             var limit = parse.GetValue(count);
-            var totalBatches = ExpectedBatches(data, limit);
-            SimCalibration.WithProgress(console, sim, Limit(data.Batches(), limit), totalBatches);
+            var totalBatches = ExpectedBatches(images, limit);
+            SimCalibration.WithProgress(console, sim, Limit(images.Batches(), limit), totalBatches);
             var sensitivity = SimCalibration.Track(console, "backpropagating", totalBatches, progress =>
-                SensitivityAnalysis.Run(sim, Limit(data.Batches(), limit), seed, q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
-            foreach (var skipped in data.Skipped)
+                SensitivityAnalysis.Run(sim, Limit(images.Batches(), limit), seed, q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
+            foreach (var skipped in images.Skipped)
             {
                 context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
             }

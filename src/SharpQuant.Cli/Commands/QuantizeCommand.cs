@@ -4,6 +4,7 @@ using SharpQuant.Data;
 using SharpQuant.Onnx;
 using SharpQuant.Passes;
 using SharpQuant.Quantization;
+using SharpQuant.Runtime;
 using Spectre.Console;
 
 namespace SharpQuant.Cli.Commands;
@@ -18,16 +19,15 @@ public static class QuantizeCommand
     public static Command Create(CliContext context)
     {
         var model = ModelArgument.Create();
-        var images = new Option<string>("--images") { Description = "Folder of calibration images (JPEG, PNG, BMP, WebP); not needed with --data-free" };
+        var data = DataOptions.Create("Folder of calibration images (JPEG, PNG, BMP, WebP); not needed with --data-free");
         var output = new Option<string>("--output", "-o") { Description = "Where to write the quantized model", Required = true };
         var split = new Option<string>("--split")
         {
             Description = "Calibrate on crops: 5 deterministic crops of each image and their mirror images, of the calibration images (1st, 3rd, … by name; " +
-                "evaluate --split evaluation then uses the others), the evaluation images or all; without --split every image whole and mirrored",
+                "evaluate --split evaluation then uses the others), the evaluation images or all; without --split every image whole and mirrored. With --inputs: every other tensor file",
         };
         split.AcceptOnlyFromAmong("calibration", "evaluation", "all");
         var seed = new Option<int>("--seed") { Description = "Seed of the --split crop sizes", DefaultValueFactory = _ => EvaluateCommand.DefaultSeed };
-        var preset = QuantOptions.Preset();
         var weights = QuantOptions.WeightGranularity();
         var wbits = QuantOptions.WeightBits();
         var abits = QuantOptions.ActivationBits();
@@ -39,15 +39,16 @@ public static class QuantizeCommand
         var printQParams = new Option<bool>("--print-qparams") { Description = "Print every quantizer's scale and zero point" };
         var biasCorrection = new Option<string>("--bias-correction")
         {
-            Description = "Correct the bias shift weight quantization causes: empirical (needs --images; the default with images), analytic (from BatchNorm statistics) or none (the default without images)",
+            Description = "Correct the bias shift weight quantization causes: empirical (needs --images or --inputs; the default with data), analytic (from BatchNorm statistics) or none (the default without data)",
         };
         biasCorrection.AcceptOnlyFromAmong("empirical", "analytic", "none");
-        var dataFree = new Option<bool>("--data-free") { Description = "No images: activation ranges from BatchNorm statistics (β ± 6|γ|) and the preset's input range" };
+        var dataFree = new Option<bool>("--data-free") { Description = "No data: activation ranges from BatchNorm statistics (β ± 6|γ|) and the preset's input range" };
         var json = new Option<bool>("--json") { Description = "Print the result (format, sizes, every quantizer's parameters) as JSON" };
         var command = new Command("quantize", "Calibrate and export an int8 model")
         {
-            model, images, split, seed, output, preset, weights, wbits, abits, observer, equalize, format, batch, printQParams, biasCorrection, dataFree, json,
+            model, split, seed, output, weights, wbits, abits, observer, equalize, format, batch, printQParams, biasCorrection, dataFree, json,
         };
+        data.AddTo(command);
         command.SetAction(parse => context.Runner.Run(parse, () =>
         {
             var clock = Stopwatch.StartNew();
@@ -64,40 +65,40 @@ public static class QuantizeCommand
             var integerFormat = parse.GetValue(format) is { } f ? IntegerFormat.Parse(f) : IntegerFormat.ForThisCpu();
             var exportInt8 = ExportsInt8(wb, ab);
 
-            // The image folder is checked before any model work, so a wrong path fails at once.
-            var imagePreset = ImagePresets.Create(parse.GetValue(preset)!);
-            using var presetResources = imagePreset as IDisposable;
-            var imageFolder = parse.GetValue(images);
+            var hasData = data.HasData(parse);
             var isDataFree = parse.GetValue(dataFree);
-            // Empirical bias correction is the default with images: on ResNet18's embedding it adds 0.3 dB (README,
+            // Empirical bias correction is the default with data: on ResNet18's embedding it adds 0.3 dB (README,
             // bench 'pytorch'), which puts the default more than 1 dB ahead of PyTorch's default FX recipe.
-            var correction = (parse.GetValue(biasCorrection) ?? (imageFolder is null ? "none" : "empirical")) switch
+            var correction = (parse.GetValue(biasCorrection) ?? (hasData ? "empirical" : "none")) switch
             {
                 "none" => null,
                 var named => named,
             };
-            if (imageFolder is null && !isDataFree)
+            if (!hasData && !isDataFree)
             {
-                throw new UsageException("give --images DIR for calibration, or --data-free to quantize without images");
+                throw new UsageException("give --images DIR or --inputs DIR for calibration, or --data-free to quantize without data");
             }
-            if (imageFolder is not null && isDataFree)
+            if (hasData && isDataFree)
             {
-                throw new UsageException("--data-free and --images exclude each other");
+                throw new UsageException("--data-free excludes --images and --inputs");
             }
-            if (correction == "empirical" && imageFolder is null)
+            if (correction == "empirical" && !hasData)
             {
-                throw new UsageException("--bias-correction empirical needs --images; use analytic without data");
+                throw new UsageException("--bias-correction empirical needs --images or --inputs; use analytic without data");
             }
-            if (parse.GetValue(split) is not null && imageFolder is null)
+            if (parse.GetValue(split) is not null && !hasData)
             {
-                throw new UsageException("--split splits the --images folder");
+                throw new UsageException("--split splits the --images or --inputs folder");
             }
-            var data = imageFolder is null ? null
-                : parse.GetValue(split) is { } set
-                    ? new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch), new CropPlan(parse.GetValue(seed)), EvaluateCommand.ParseSet(set))
-                    : new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch), includeFlips: true);
 
-            var graph = ModelArgument.LoadBatchable(path).FoldBatchNorm();
+            var graph = ModelArgument.LoadBatchable(path);
+            // The data are fitted to the model's input (and checked against it) before any model work.
+            var splitSet = parse.GetValue(split) is { } set ? EvaluateCommand.ParseSet(set) : (ImageSet?)null;
+            using var given = data.Open(parse, graph, path, parse.GetValue(batch), splitSet, parse.GetValue(seed), includeFlips: true);
+            var dataFreePreset = given is null ? data.FitPreset(parse, graph, path) : null;
+            using var dataFreeResources = dataFreePreset as IDisposable;
+            console.MarkupLine($"data: {Markup.Escape(given?.Preprocessing ?? "data-free, input range of " + dataFreePreset!.Describe())}");
+            graph = graph.FoldBatchNorm();
             if (parse.GetValue(equalize))
             {
                 graph = graph.Equalize(null, out var eq);
@@ -105,20 +106,21 @@ public static class QuantizeCommand
             }
             var config = Config(wb, ab, parse.GetValue(weights) == "per-channel", ParseObserver(parse.GetValue(observer)!), integerFormat);
             var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
-            IReadOnlyList<Tensor>? calibration = null;
-            if (data is not null)
+            IReadOnlyList<InputBatch>? calibration = null;
+            var source = given?.Source;
+            if (source is not null)
             {
-                // Kept for empirical bias correction; a calibration set is a few dozen images, not a data set.
-                calibration = correction == "empirical" ? data.Batches().ToList() : null;
-                SimCalibration.WithProgress(console, sim, calibration ?? data.Batches(), data.ExpectedBatches);
-                foreach (var skipped in data.Skipped)
+                // Kept for empirical bias correction; a calibration set is a few dozen samples, not a data set.
+                calibration = correction == "empirical" ? source.Batches().ToList() : null;
+                SimCalibration.WithProgress(console, sim, calibration ?? source.Batches(), source.ExpectedBatches);
+                foreach (var skipped in source.Skipped)
                 {
                     context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
                 }
             }
             else
             {
-                SimCalibration.DataFree(console, context.Error, sim, imagePreset.InputRange);
+                SimCalibration.DataFree(console, context.Error, sim, dataFreePreset!.InputRange);
             }
             if (correction is not null)
             {
@@ -160,14 +162,15 @@ public static class QuantizeCommand
                     format = exportInt8 ? integerFormat.Name : null,
                     formatReason = exportInt8 ? integerFormat.Reason : null,
                     export = exportReport,
-                    images = data?.Images ?? 0,
-                    samples = data?.Samples.Count ?? 0,
-                    calibration = data?.Describe(),
-                    skipped = data?.Skipped ?? [],
+                    preprocessing = given?.Preprocessing,
+                    images = given?.Images?.Images ?? 0,
+                    samples = source?.Samples.Count ?? 0,
+                    calibration = source?.Describe(),
+                    skipped = source?.Skipped ?? [],
                     quantizers = QParamsReport.Of(sim),
                 }));
             }
-            var how = data is null ? "without images (data-free)" : $"calibrated on {data.Samples.Count} samples ({data.Describe()})";
+            var how = source is null ? "without data (data-free)" : $"calibrated on {source.Samples.Count} samples ({source.Describe()})";
             console.MarkupLine($"{how}; wrote [bold]{Markup.Escape(outPath)}[/] in {clock.Elapsed.TotalSeconds:F1} s");
             return ExitCodes.Ok;
         }));

@@ -29,17 +29,14 @@ public static class ReportCommand
     public static Command Create(CliContext context)
     {
         var model = ModelArgument.Create();
-        var images = new Option<string>("--images")
-        {
-            Description = "Folder of images: the calibration images (1st, 3rd, … by name; 5 crops each and their mirror images) calibrate, " +
-                "the others evaluate. Without --images or --text-orientation the ranges are data-free and nothing is evaluated",
-        };
+        var data = DataOptions.Create(
+            "Folder of images: the calibration images (1st, 3rd, … by name; 5 crops each and their mirror images) calibrate, " +
+            "the others evaluate (with --inputs: every other tensor file). Without --images, --inputs or --text-orientation the ranges are data-free and nothing is evaluated");
         var textOrientation = new Option<int?>("--text-orientation")
         {
             Description = $"For the ppocr-cls model: calibrate on {CalibrationTextLines} rendered text lines (seed + 1) and evaluate fidelity and accuracy on N others (seed)",
         };
         var seed = new Option<int>("--seed") { Description = "Seed of the image crops and the rendered text lines", DefaultValueFactory = _ => EvaluateCommand.DefaultSeed };
-        var preset = QuantOptions.Preset();
         var equalize = new Option<bool>("--equalize") { Description = "Also equalize (CLE) and compare the int8 models without and with it" };
         var observer = QuantOptions.Observer("entropy");
         var layer = new Option<string>("--layer")
@@ -51,19 +48,20 @@ public static class ReportCommand
         var output = new Option<string>("--out", "-o") { Description = "Where to write the HTML report", Required = true };
         var command = new Command("report", "Run the flow on a model and write a self-contained HTML report")
         {
-            model, images, textOrientation, seed, preset, equalize, observer, layer, batch, output,
+            model, textOrientation, seed, equalize, observer, layer, batch, output,
         };
+        data.AddTo(command);
         command.SetAction(parse => context.Runner.Run(parse, () =>
         {
             var clock = Stopwatch.StartNew();
             var path = ModelArgument.Resolve(parse.GetValue(model));
             var outPath = OutputPath.Check(parse.GetValue(output)!, path);
-            var imageFolder = parse.GetValue(images);
+            var hasData = data.HasData(parse);
             var textLines = parse.GetValue(textOrientation);
             var batchSize = parse.GetValue(batch);
-            if (imageFolder is not null && textLines is not null)
+            if (hasData && textLines is not null)
             {
-                throw new UsageException("--images and --text-orientation exclude each other");
+                throw new UsageException("--images or --inputs and --text-orientation exclude each other");
             }
             if (textLines is < 1)
             {
@@ -73,7 +71,7 @@ public static class ReportCommand
             {
                 throw new UsageException("--text-orientation needs the ppocr-cls model on the command line");
             }
-            if (textLines is not null && parse.GetResult(preset) is { Implicit: false } && parse.GetValue(preset) != "ppocr-cls")
+            if (textLines is not null && data.PresetGiven(parse) && parse.GetValue(data.Preset) != "ppocr-cls")
             {
                 throw new UsageException("--text-orientation uses the ppocr-cls preprocessing");
             }
@@ -88,14 +86,18 @@ public static class ReportCommand
             OutputPath.CheckWritable(outPath);
             var console = ConsoleOutput.For(context.Out);
 
-            // Data first: a wrong folder fails before any model work.
-            var imagePreset = ImagePresets.Create(textLines is null ? parse.GetValue(preset)! : "ppocr-cls");
+            var graph = OnnxModel.Load(path);
+            // The data are fitted to the model's input and checked before any model work.
+            var tensorFolder = data.TensorFolder(parse);
+            var imagePreset = textLines is not null ? ImagePresets.Create("ppocr-cls")
+                : tensorFolder is not null ? null
+                : data.FitPreset(parse, graph, path);
             using var presetResources = imagePreset as IDisposable;
-            var data = imageFolder is not null ? ImageData(imageFolder, imagePreset, batchSize, parse.GetValue(seed))
+            var reportData = tensorFolder is not null ? TensorData(TensorFiles.Open(tensorFolder, graph, batchSize))
+                : data.ImageFolder(parse) is { } imageFolder ? ImageData(imageFolder, imagePreset!, batchSize, parse.GetValue(seed))
                 : textLines is not null ? TextData(parse.GetValue(seed), textLines.Value, batchSize)
                 : null;
 
-            var graph = OnnxModel.Load(path);
             var head = ModelOutput.Of(graph);
             var sections = new List<ReportSection> { ModelSection.Build(GraphSummary.Of(graph), path, head), GraphSection.Build(graph) };
             console.MarkupLine($"loaded [bold]{Markup.Escape(path)}[/]: {graph.Nodes.Count} nodes; {Markup.Escape(head.Summary)}");
@@ -130,12 +132,12 @@ public static class ReportCommand
                 variants.Add((WithCle, equalized.Graph));
             }
             var sims = variants.Select(v => new ReportedSim(v.Label, QuantSim.Prepare(v.Graph, new QConfigMapping().SetGlobal(config)))).ToList();
-            var calibration = Calibrate(console, context.Error, sims, data, imagePreset);
+            var calibration = Calibrate(console, context.Error, sims, reportData, imagePreset);
             sections.Add(QuantizationSection.Build(QuantizationSection.Describe(config, $"{format.Name}: {format.Reason}"), sims, calibration));
 
-            sections.Add(data is null
+            sections.Add(reportData is null
                 ? EvaluationSection.Build(null, [])
-                : Evaluate(console, graph, sims, data));
+                : Evaluate(console, graph, sims, reportData));
 
             var figures = new List<ReportFigure>();
             if (focus is not null)
@@ -150,7 +152,7 @@ public static class ReportCommand
             }
             sections.Add(FiguresSection.Build(figures));
             // The first calibration batch (decoded again: a few crops, less than the analysis itself costs).
-            sections.Add(data is not null && focus is not null && data.Calibration() is { Count: > 0 } sensitivityBatches
+            sections.Add(reportData is not null && focus is not null && reportData.Calibration() is { Count: > 0 } sensitivityBatches
                 ? Sensitivity(console, sims, focus, sensitivityBatches[0])
                 : SensitivitySection.Build([], null));
             sections.Add(QuantizerParametersSection.Build(sims, focus is null ? null : focus + ".weight_fake_quant"));
@@ -161,8 +163,8 @@ public static class ReportCommand
                 steps.Add("equalized (CLE)");
             }
             steps.Add($"int8 simulated ({format.Name})");
-            steps.Add(data is null ? "data-free ranges" : "calibrated");
-            if (data is not null)
+            steps.Add(reportData is null ? "data-free ranges" : "calibrated");
+            if (reportData is not null)
             {
                 steps.Add("evaluated against the float model");
             }
@@ -170,7 +172,7 @@ public static class ReportCommand
             {
                 Facts =
                 [
-                    new("data", data?.Describe() ?? "none (data-free)"),
+                    new("data", reportData is null ? "none (data-free)" : reportData.Describe() + (imagePreset is null || textLines is not null ? "" : $"; preprocessing {imagePreset.Describe()}")),
                     new("written", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)),
                 ],
             };
@@ -198,10 +200,11 @@ public static class ReportCommand
             .OrderByDescending(t => t.Spread).Select(t => t.ModuleName).FirstOrDefault();
     }
 
-    internal static CalibrationSummary Calibrate(IAnsiConsole console, TextWriter error, IReadOnlyList<ReportedSim> sims, ReportData? data, ImagePreset preset)
+    internal static CalibrationSummary Calibrate(IAnsiConsole console, TextWriter error, IReadOnlyList<ReportedSim> sims, ReportData? data, ImagePreset? preset)
     {
         if (data is null)
         {
+            ArgumentNullException.ThrowIfNull(preset);
             DataFreeRangeReport? shown = null;
             foreach (var s in sims)
             {
@@ -333,6 +336,20 @@ public static class ReportCommand
             value = value.Uses.Count == 1 ? value.Uses[0].Node.Output : null;
         }
         return selected;
+    }
+
+    /// <summary>Tensor files of a single-input model: the even files (in name order) calibrate, the odd ones evaluate.</summary>
+    internal static ReportData TensorData(TensorFiles files)
+    {
+        var calibration = files.Subset(ImageSet.Calibration);
+        var evaluation = files.Subset(ImageSet.Evaluation);
+        return new ReportData(
+            () => calibration.Batches().Select(b => b.Single).ToList(),
+            () => evaluation.Batches().Select(b => (b.Single, (int[]?)null)).ToList(),
+            () => $"{files.Folder}: {files.FileNames.Count} tensor files, every other one calibrates",
+            () => $"{calibration.FileNames.Count} tensor files (1st, 3rd, … by name); the others are used only for evaluation",
+            () => $"{evaluation.FileNames.Count} tensor files (2nd, 4th, … by name), not the calibration files",
+            () => []);
     }
 
     private static ReportData TextData(int seed, int lines, int batchSize) =>

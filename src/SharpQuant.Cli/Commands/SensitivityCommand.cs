@@ -22,8 +22,7 @@ public static class SensitivityCommand
     public static Command Create(CliContext context)
     {
         var model = ModelArgument.Create();
-        var images = new Option<string>("--images") { Description = "Folder of images to calibrate and measure on" };
-        var preset = QuantOptions.Preset("Image preprocessing for --images: resnet18 or ppocr-cls");
+        var data = DataOptions.Create("Folder of images to calibrate and measure on");
         var textOrientation = new Option<int?>("--text-orientation") { Description = "Use N rendered text lines with orientation labels (0 upright, 1 turned) instead of images; MODEL must be the ppocr-cls classifier" };
         var seed = new Option<int>("--seed") { Description = "Seed of the rendered text lines", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--output", "-o") { Description = "Also write the table (and the accuracy-aware steps) as JSON to this file" };
@@ -37,8 +36,9 @@ public static class SensitivityCommand
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var command = new Command("sensitivity", "Per-layer quantization sensitivity, and which layers to keep in float for a target")
         {
-            model, images, preset, textOrientation, seed, output, modes, layers, weights, wbits, batch, targetSqnr, maxDrop, json,
+            model, textOrientation, seed, output, modes, layers, weights, wbits, batch, targetSqnr, maxDrop, json,
         };
+        data.AddTo(command);
         command.SetAction(parse => context.Runner.Run(parse, () =>
         {
             var clock = Stopwatch.StartNew();
@@ -48,12 +48,12 @@ public static class SensitivityCommand
             var asJson = parse.GetValue(json);
             var console = ConsoleOutput.For(asJson ? context.Error : context.Out);
             var selected = ParseModes(parse.GetValue(modes)!);
-            var imageFolder = parse.GetValue(images);
+            var hasData = data.HasData(parse);
             var lines = parse.GetValue(textOrientation);
             var target = parse.GetValue(targetSqnr) is null && parse.GetValue(maxDrop) is null ? null : new QualityTarget(parse.GetValue(targetSqnr), parse.GetValue(maxDrop));
-            if (imageFolder is null == lines is null)
+            if (hasData == lines is not null)
             {
-                throw new UsageException("give either --images DIR or --text-orientation N");
+                throw new UsageException("give either --images DIR, --inputs DIR or --text-orientation N");
             }
             if (lines is { } n && n < 1)
             {
@@ -77,16 +77,18 @@ public static class SensitivityCommand
             }
             target = target?.Validated();
 
-            // The data is read first, so a wrong folder fails before any model work; it is kept because every configuration runs it.
+            // The opset upgrade behind the lowering follows ranks through FakeQuant and MatMul itself, so models
+            // without recorded intermediate shapes (Paddle's) need no shape inference here.
+            var graph = ModelArgument.LoadBatchable(path);
+            // The data is read before any model work, and kept because every configuration runs it.
             List<Tensor> batches;
             List<int[]>? labels = null;
-            if (imageFolder is not null)
+            if (hasData)
             {
-                var imagePreset = ImagePresets.Create(parse.GetValue(preset)!);
-                using var presetResources = imagePreset as IDisposable;
-                var data = new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch));
-                batches = data.Batches().ToList();
-                foreach (var skipped in data.Skipped)
+                using var fed = data.Open(parse, graph, path, parse.GetValue(batch), split: null, seed: 0, includeFlips: false)!;
+                batches = fed.SingleInputBatches().ToList();
+                console.MarkupLine($"data: {Markup.Escape(fed.Source.Describe())}; {Markup.Escape(fed.Preprocessing)}");
+                foreach (var skipped in fed.Source.Skipped)
                 {
                     context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
                 }
@@ -98,10 +100,7 @@ public static class SensitivityCommand
                 batches = textBatches.Select(b => b.Images).ToList();
                 labels = textBatches.Select(b => b.Labels).ToList();
             }
-
-            // The opset upgrade behind the lowering follows ranks through FakeQuant and MatMul itself, so models
-            // without recorded intermediate shapes (Paddle's) need no shape inference here.
-            var graph = ModelArgument.LoadBatchable(path).FoldBatchNorm();
+            graph = graph.FoldBatchNorm();
             var format = IntegerFormat.ForThisCpu();
             var config = format.Apply(QConfig.Default);
             config = config with
@@ -126,7 +125,7 @@ public static class SensitivityCommand
             var document = new
             {
                 model = path,
-                data = imageFolder ?? $"text-orientation seed {parse.GetValue(seed)} × {lines}",
+                data = data.ImageFolder(parse) ?? data.TensorFolder(parse) ?? $"text-orientation seed {parse.GetValue(seed)} × {lines}",
                 format = format.Name,
                 weights = config.Weight!.Describe(),
                 floatTop1 = sensitivity.FloatAccuracy?.Top1,

@@ -9,6 +9,9 @@ public abstract class ImagePreset
 {
     public abstract string Name { get; }
 
+    /// <summary>The preset with the size, layout and normalization it applies, for messages.</summary>
+    public virtual string Describe() => Name;
+
     /// <summary>The range every model input value falls in, for data-free activation ranges.</summary>
     public abstract (double Lo, double Hi) InputRange { get; }
 
@@ -71,6 +74,8 @@ public sealed class ResNet18Preset : ImagePreset, IDisposable
 
     public override string Name => "resnet18";
 
+    public override string Describe() => $"{Name} at 3×{CropSize}×{CropSize} NCHW (BGR minus the mean image)";
+
     public override (double Lo, double Hi) InputRange { get; }
 
     /// <summary>Whether <see cref="ToTensor"/> runs ResNetPreprocess.onnx in ONNX Runtime.</summary>
@@ -116,14 +121,30 @@ public sealed class ResNet18Preset : ImagePreset, IDisposable
 
 /// <summary>
 /// PaddleOCR's text-line orientation classifier: height 48 keeping the aspect ratio (width capped at 192),
-/// padded on the right with zeros to 192, BGR, value = (pixel/255 − 0.5)/0.5.
+/// padded on the right with zeros to 192, BGR, value = (pixel/255 − 0.5)/0.5; other heights and widths where a
+/// model takes them.
 /// </summary>
 public sealed class PpocrClsPreset : ImagePreset
 {
-    public const int Height = 48;
-    public const int Width = 192;
+    public const int DefaultHeight = 48;
+    public const int DefaultWidth = 192;
+
+    public PpocrClsPreset(int height = DefaultHeight, int width = DefaultWidth)
+    {
+        if (height < 1 || width < 1)
+        {
+            throw new SharpQuantException($"an image size needs positive height and width, not {height}×{width}");
+        }
+        Height = height;
+        Width = width;
+    }
+
+    public int Height { get; }
+    public int Width { get; }
 
     public override string Name => "ppocr-cls";
+
+    public override string Describe() => $"{Name} at 3×{Height}×{Width} NCHW";
 
     /// <summary>(pixel/255 − 0.5)/0.5 spans [−1, 1]; the zero padding lies inside it.</summary>
     public override (double Lo, double Hi) InputRange => (-1, 1);

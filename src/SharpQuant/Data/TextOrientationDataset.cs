@@ -27,7 +27,7 @@ public sealed class TextOrientationDataset : IDisposable
     /// The widest line relative to its height: the classifier's input is 48×192, so at 4:1 a line fills the
     /// width without being squeezed by the preset's width cap.
     /// </summary>
-    public const double MaxAspect = PpocrClsPreset.Width / (double)PpocrClsPreset.Height;
+    public const double MaxAspect = PpocrClsPreset.DefaultWidth / (double)PpocrClsPreset.DefaultHeight;
 
     /// <summary>The narrowest target aspect: shorter lines leave the right part of the input as zero padding, as short words do in real use.</summary>
     public const double MinAspect = 3.0;

@@ -43,7 +43,11 @@ public static class BiasCorrection
     /// model, measuring every corrected layer's input mean, then sets every bias from those means (see
     /// <see cref="DefaultEmpiricalPasses"/> for how close it comes to <see cref="EmpiricalSequential"/>).
     /// </summary>
-    public static BiasCorrectionReport Empirical(QuantSim sim, IReadOnlyList<Tensor> batches, ExecutorOptions? options = null, int passes = DefaultEmpiricalPasses)
+    public static BiasCorrectionReport Empirical(QuantSim sim, IReadOnlyList<Tensor> batches, ExecutorOptions? options = null, int passes = DefaultEmpiricalPasses) =>
+        Empirical(sim, InputBatch.For(sim.Graph, batches).ToList(), options, passes);
+
+    /// <summary><see cref="Empirical(QuantSim, IReadOnlyList{Tensor}, ExecutorOptions?, int)"/> on batches of named input tensors.</summary>
+    public static BiasCorrectionReport Empirical(QuantSim sim, IReadOnlyList<InputBatch> batches, ExecutorOptions? options = null, int passes = DefaultEmpiricalPasses)
     {
         if (batches.Count == 0)
         {
@@ -79,14 +83,17 @@ public static class BiasCorrection
     /// before it were corrected, one pass over the data per layer (and a new ONNX Runtime session after each layer's
     /// bias changes). Exact, and about one calibration's time per layer; kept to check the fast form against.
     /// </summary>
-    public static BiasCorrectionReport EmpiricalSequential(QuantSim sim, IReadOnlyList<Tensor> batches, ExecutorOptions? options = null)
+    public static BiasCorrectionReport EmpiricalSequential(QuantSim sim, IReadOnlyList<Tensor> batches, ExecutorOptions? options = null) =>
+        EmpiricalSequential(sim, InputBatch.For(sim.Graph, batches).ToList(), options);
+
+    /// <summary><see cref="EmpiricalSequential(QuantSim, IReadOnlyList{Tensor}, ExecutorOptions?)"/> on batches of named input tensors.</summary>
+    public static BiasCorrectionReport EmpiricalSequential(QuantSim sim, IReadOnlyList<InputBatch> batches, ExecutorOptions? options = null)
     {
         if (batches.Count == 0)
         {
             throw new SharpQuantException("empirical bias correction needs calibration batches");
         }
         var layers = WeightQuantizedLayers(sim, out var skipped);
-        var inputName = sim.Graph.Inputs[0].Name;
         var corrected = new List<CorrectedBias>();
         using var quantized = sim.CreateExecutor(options);
         foreach (var layer in layers)
@@ -97,7 +104,7 @@ public static class BiasCorrection
             var mean = new double[layer.InChannels];
             foreach (var batch in batches)
             {
-                var result = quantized.Run(new Dictionary<string, Tensor> { [inputName] = batch }, [input]);
+                var result = quantized.Run(batch.Tensors, [input]);
                 AddChannelMeans(result[input], mean, batches.Count);
             }
             corrected.Add(Apply(layer, LinearLayer.ApplyWeights(layer, WeightError(layer), mean)));

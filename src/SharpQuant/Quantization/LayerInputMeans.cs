@@ -76,14 +76,13 @@ internal sealed class LayerInputMeans : IDisposable
     /// Each layer input's channel means: per batch the mean over its samples and positions, averaged over the batches
     /// (as <see cref="BiasCorrection.EmpiricalSequential"/> measures them), from one run per batch.
     /// </summary>
-    public double[][] Measure(IReadOnlyList<Tensor> batches)
+    public double[][] Measure(IReadOnlyList<InputBatch> batches)
     {
         var means = _taps.ToDictionary(t => t, t => new double[_channels[t]], StringComparer.Ordinal);
-        var inputName = _executor.Graph.Inputs[0].Name;
         foreach (var batch in batches)
         {
             // The taps are reduced before the next run, so one set of output arrays serves every batch.
-            var result = _executor.Run(new Dictionary<string, Tensor> { [inputName] = batch }, _taps, _buffers);
+            var result = _executor.Run(batch.Tensors, _taps, _buffers);
             foreach (var tap in _taps)
             {
                 BiasCorrection.AddChannelMeans(result[tap], means[tap], batches.Count);

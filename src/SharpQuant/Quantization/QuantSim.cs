@@ -195,7 +195,11 @@ public sealed class QuantSim
     /// feeds the observers, then sets scale and zero point, turns observation off and fake quantization on.
     /// Weights were observed at <see cref="Prepare"/>.
     /// </summary>
-    public void Calibrate(IEnumerable<Tensor> batches, IProgress<CalibrationProgress>? progress = null, ExecutorOptions? options = null, int? totalBatches = null)
+    public void Calibrate(IEnumerable<Tensor> batches, IProgress<CalibrationProgress>? progress = null, ExecutorOptions? options = null, int? totalBatches = null) =>
+        Calibrate(InputBatch.For(Graph, batches), progress, options, totalBatches);
+
+    /// <summary>Calibration on batches of named input tensors (every graph input fed), for models with several inputs.</summary>
+    public void Calibrate(IEnumerable<InputBatch> batches, IProgress<CalibrationProgress>? progress = null, ExecutorOptions? options = null, int? totalBatches = null)
     {
         var observing = _quantizers.Where(q => q.Kind == QuantizerKind.Activation && q.ObserverEnabled).ToList();
         if (observing.Count > 0)
@@ -215,9 +219,8 @@ public sealed class QuantSim
             var buffers = new TensorBuffers();
             foreach (var batch in batches)
             {
-                var inputs = new Dictionary<string, Tensor> { [Graph.Inputs[0].Name] = batch };
-                Observe(observing, executor.Run(inputs, taps, buffers));
-                images += batch.Shape[0];
+                Observe(observing, executor.Run(batch.Tensors, taps, buffers));
+                images += batch.Size;
                 count++;
                 progress?.Report(new CalibrationProgress(count, totalBatches, images));
             }

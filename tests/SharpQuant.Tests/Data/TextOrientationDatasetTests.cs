@@ -28,7 +28,7 @@ public class TextOrientationDatasetTests
         var batchB = b.Batches(6).Single();
         var batchC = c.Batches(6).Single();
 
-        Assert.Equal(new long[] { 6, 3, PpocrClsPreset.Height, PpocrClsPreset.Width }, batchA.Images.Shape);
+        Assert.Equal(new long[] { 6, 3, PpocrClsPreset.DefaultHeight, PpocrClsPreset.DefaultWidth }, batchA.Images.Shape);
         Assert.True(batchA.Images.Bytes.SequenceEqual(batchB.Images.Bytes));
         Assert.Equal(batchA.Labels, batchB.Labels);
         Assert.False(batchA.Images.Bytes.SequenceEqual(batchC.Images.Bytes));

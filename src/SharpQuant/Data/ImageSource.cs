@@ -1,0 +1,18 @@
+using SharpQuant.Runtime;
+
+namespace SharpQuant.Data;
+
+/// <summary>Images through a preset, fed to a model's one image input.</summary>
+public sealed class ImageSource(ImageBatches images, string inputName) : IInputSource
+{
+    public ImageBatches Images { get; } = images;
+    public string InputName { get; } = inputName;
+
+    public IEnumerable<InputBatch> Batches() =>
+        Images.Batches().Select(b => new InputBatch(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [InputName] = b }));
+
+    public int ExpectedBatches => Images.ExpectedBatches;
+    public IReadOnlyList<string> Samples => Images.Samples;
+    public IReadOnlyList<string> Skipped => Images.Skipped;
+    public string Describe() => Images.Describe();
+}
