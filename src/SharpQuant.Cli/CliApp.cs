@@ -24,6 +24,7 @@ public static class CliApp
             DemoCommand.Create(context),
         };
         root.Options.Add(verbose);
+        NumericOptions.ApplyTo(root);
         var parse = root.Parse(args);
         var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         if (parse.Errors.Count > 0)

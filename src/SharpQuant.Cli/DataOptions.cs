@@ -177,7 +177,7 @@ public sealed class DataOptions
         return values;
     }
 
-    private static float ParseScale(string text)
+    private static double ParseScale(string text)
     {
         var parts = text.Split('/', StringSplitOptions.TrimEntries);
         if (parts.Length is 1 or 2
@@ -186,9 +186,9 @@ public sealed class DataOptions
             var value = parts.Length == 1
                 ? double.Parse(parts[0], CultureInfo.InvariantCulture)
                 : double.Parse(parts[0], CultureInfo.InvariantCulture) / double.Parse(parts[1], CultureInfo.InvariantCulture);
-            if (float.IsFinite((float)value) && value > 0)
+            if (float.IsFinite((float)value) && (float)value > 0)
             {
-                return (float)value;
+                return value;
             }
         }
         throw new UsageException($"--scale takes a positive factor such as 1/255 or 1, not '{text}'");
@@ -217,7 +217,7 @@ public sealed class GivenData(IInputSource source, ImagePreset? preset) : IDispo
     public ImageBatches? Images => (Source as ImageSource)?.Images;
 
     /// <summary>"preset imagenet at 3×128×128 NHWC, …" or "tensor files".</summary>
-    public string Preprocessing => Preset?.Describe() ?? "tensor files, fed as they are";
+    public string Preprocessing => Preset is { } preset ? "preset " + preset.Describe() : "tensor files, fed as they are";
 
     /// <summary>Single-input batches as tensors, for the steps that take a model with one input.</summary>
     public IEnumerable<Tensor> SingleInputBatches() => Source.Batches().Select(b => b.Single);

@@ -215,7 +215,9 @@ public static class EvaluateCommand
                 var console = ConsoleOutput.For(context.Out);
                 var plural = sampleNames.Count == 1 ? "" : "s";
                 console.MarkupLine(textSet is null
-                    ? $"evaluated [bold]{sampleNames.Count}[/] sample{plural} ({Markup.Escape(what)}; {Markup.Escape(given!.Preprocessing)}); float model {Markup.Escape(floatPath)}"
+                    ? given!.Images is not null
+                        ? $"evaluated [bold]{sampleNames.Count}[/] image{plural} from {Markup.Escape(data.ImageFolder(parse)!)} ({Markup.Escape(what)}; {Markup.Escape(given.Preprocessing)}); float model {Markup.Escape(floatPath)}"
+                        : $"evaluated [bold]{sampleNames.Count}[/] sample{plural} ({Markup.Escape(what)}; {Markup.Escape(given.Preprocessing)}); float model {Markup.Escape(floatPath)}"
                     : $"evaluated [bold]{sampleNames.Count}[/] sample{plural} ({Markup.Escape(what)}; preset ppocr-cls); float model {Markup.Escape(floatPath)}");
                 console.MarkupLine($"output '{Markup.Escape(output.Name)}': {Markup.Escape(output.Summary)}");
                 if (accuracies is not null)

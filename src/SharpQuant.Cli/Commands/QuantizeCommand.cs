@@ -97,7 +97,7 @@ public static class QuantizeCommand
             using var given = data.Open(parse, graph, path, parse.GetValue(batch), splitSet, parse.GetValue(seed), includeFlips: true);
             var dataFreePreset = given is null ? data.FitPreset(parse, graph, path) : null;
             using var dataFreeResources = dataFreePreset as IDisposable;
-            console.MarkupLine($"data: {Markup.Escape(given?.Preprocessing ?? "data-free, input range of " + dataFreePreset!.Describe())}");
+            console.MarkupLine($"data: {Markup.Escape(given?.Preprocessing ?? "data-free, input range of preset " + dataFreePreset!.Describe())}");
             graph = graph.FoldBatchNorm();
             if (parse.GetValue(equalize))
             {

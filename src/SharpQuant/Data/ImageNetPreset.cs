@@ -15,7 +15,7 @@ public sealed class ImageNetPreset : NormalizedImagePreset
     public const int CropSize = 224;
 
     /// <summary>Pixels are divided by 255 (torchvision's ToTensor).</summary>
-    public const float PixelScale = 1f / 255f;
+    public const double PixelScale = 1.0 / 255.0;
 
     /// <summary>ImageNet per-channel mean of RGB/255 (torchvision <c>transforms.Normalize</c> in its model documentation).</summary>
     public static IReadOnlyList<float> ImageNetMean { get; } = [0.485f, 0.456f, 0.406f];

@@ -16,7 +16,7 @@ public sealed record ImagePresetOptions
     public IReadOnlyList<float>? Std { get; init; }
 
     /// <summary>The factor pixels (0–255) are multiplied by first: 1/255 for 0–1 inputs, 1 for 0–255.</summary>
-    public float? Scale { get; init; }
+    public double? Scale { get; init; }
 
     public ChannelOrder? ChannelOrder { get; init; }
 

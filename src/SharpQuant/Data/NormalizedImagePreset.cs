@@ -15,7 +15,7 @@ public class NormalizedImagePreset : ImagePreset
     private readonly float _divisor;
 
     public NormalizedImagePreset(
-        string name, int height, int width, ImageLayout layout, ChannelOrder order, float scale, IReadOnlyList<float> mean, IReadOnlyList<float> std)
+        string name, int height, int width, ImageLayout layout, ChannelOrder order, double scale, IReadOnlyList<float> mean, IReadOnlyList<float> std)
     {
         if (height < 1 || width < 1)
         {
@@ -27,12 +27,13 @@ public class NormalizedImagePreset : ImagePreset
         Width = width;
         Layout = layout;
         Order = order;
-        if (!(scale > 0) || !float.IsFinite(scale))
+        if (!(scale > 0) || !double.IsFinite(scale))
         {
             throw new SharpQuantException($"--scale takes a positive finite factor, not {scale}");
         }
         Scale = scale;
-        // Divided, not multiplied: x / 255f is what torchvision's ToTensor computes, and the two differ in the last bit.
+        // Divided, not multiplied: x / 255f is what torchvision's ToTensor computes, and the two differ in the last bit
+        // (the scale is a double so that 1/255 comes back as exactly 255).
         _divisor = (float)(1.0 / scale);
         _mean = PerChannel(mean, channels, "--mean");
         _std = PerChannel(std, channels, "--std");
@@ -50,7 +51,7 @@ public class NormalizedImagePreset : ImagePreset
     public int Width { get; }
     public ImageLayout Layout { get; }
     public ChannelOrder Order { get; }
-    public float Scale { get; }
+    public double Scale { get; }
     public IReadOnlyList<float> Mean => _mean;
     public IReadOnlyList<float> Std => _std;
     public int Channels => Order == ChannelOrder.Gray ? 1 : 3;

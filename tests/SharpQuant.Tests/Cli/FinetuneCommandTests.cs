@@ -63,7 +63,7 @@ public class FinetuneCommandTests
         using var temp = TestData.NewTempFolder();
         var (code, _, stderr) = InspectCommandTests.Run("finetune", "-o", temp.File("out.onnx"));
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains("--images DIR or --text-orientation N", stderr);
+        Assert.Contains("give --images DIR, --inputs DIR or --text-orientation N", stderr);
         (code, _, stderr) = InspectCommandTests.Run("finetune", "--images", temp.Path, "--text-orientation", "4", "-o", temp.File("out.onnx"));
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("exclude each other", stderr);

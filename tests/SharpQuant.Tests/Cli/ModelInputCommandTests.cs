@@ -52,7 +52,7 @@ public class ModelInputCommandTests
 
         (code, stdout, stderr) = Run("evaluate", model, output, "--images", photos);
         Assert.True(code == 0, stderr);
-        Assert.Contains("evaluated 3 samples", stdout);
+        Assert.Contains("evaluated 3 images from", stdout);
         Assert.Contains("3×128×128 NHWC", stdout);
         Assert.Contains(output, stdout);
     }
