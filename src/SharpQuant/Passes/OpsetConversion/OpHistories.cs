@@ -57,7 +57,7 @@ internal static class OpHistories
             new("BatchNormalization", [9], new BatchNormalizationConverter()),
             new("Dropout", [10, 12], new DropoutConverter()),
             new("Scatter", [11], new ScatterConverter()),
-            new("Scan", [9], new RefusingConverter("its inputs lost the batch axis at opset 9 and SharpQuant does not rewrite Scan bodies")),
+            new("Scan", [9], new ScanConverter()),
         ];
         return Compatible.Select(op => new OpHistory(op, [], null))
             .Concat(changing)

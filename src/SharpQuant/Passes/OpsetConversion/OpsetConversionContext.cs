@@ -43,6 +43,16 @@ internal sealed class OpsetConversionContext(Graph graph, long from, long to)
         return node;
     }
 
+    /// <summary>A Squeeze or Unsqueeze in the target's form: axes an attribute before 13, an input from 13.</summary>
+    public Node WithAxes(Node owner, string opType, string suffix, Value input, long[] axes)
+    {
+        var node = To >= 13
+            ? Add(owner, opType, suffix, [input, Ints(owner, suffix + "_axes", axes)])
+            : Add(owner, opType, suffix, [input], new Dictionary<string, AttributeValue> { ["axes"] = AttributeValue.Of(axes) });
+        node.Output.ElementType = input.ElementType;
+        return node;
+    }
+
     /// <summary>
     /// Puts a node of another op in place of <paramref name="old"/>: same name, module name, doc string and metadata,
     /// outputs under the old output names (graph outputs keep their public names), and <paramref name="old"/> removed.

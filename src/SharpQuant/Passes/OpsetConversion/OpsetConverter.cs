@@ -1,6 +1,3 @@
-using Google.Protobuf;
-using Proto = global::Onnx;
-
 namespace SharpQuant.Passes.OpsetConversion;
 
 /// <summary>
@@ -13,6 +10,8 @@ internal static class OpsetConverter
 {
     /// <summary>The highest opset the converters write.</summary>
     public const long MaxTarget = 13;
+
+    private const string UnknownOp = "SharpQuant does not know how this op changed between opsets";
 
     public static void Raise(Graph graph, long target)
     {
@@ -27,19 +26,18 @@ internal static class OpsetConverter
         }
         var context = new OpsetConversionContext(graph, from, target);
         var nodes = graph.Nodes.Where(n => n.IsStandardOnnx).ToList();
-        // Check every node first, so a refused op leaves the graph as it was (converters check their own node before editing).
+        // Check every node first, so a refused op leaves the graph as it was (converters check their own node before editing it).
         foreach (var node in nodes)
         {
-            var history = OpHistories.Find(node.OpType)
-                ?? throw context.Refuse(node, "SharpQuant does not know how this op changed between opsets");
-            if (history.Converter is RefusingConverter refusing && history.NeedsConversion(from, target))
-            {
-                throw context.Refuse(node, refusing.Reason);
-            }
+            _ = OpHistories.Find(node.OpType) ?? throw context.Refuse(node, UnknownOp);
             CheckSubgraphs(context, node);
         }
         foreach (var node in nodes)
         {
+            if (node.Attributes.Values.Any(a => a.Kind is AttributeKind.Graph or AttributeKind.Graphs))
+            {
+                SubgraphConverter.Raise(context, node);
+            }
             var history = OpHistories.Find(node.OpType)!;
             if (history.NeedsConversion(from, target))
             {
@@ -56,33 +54,15 @@ internal static class OpsetConverter
         graph.Validate();
     }
 
-    /// <summary>Subgraphs (If, Loop) follow the model's opset too; the converters do not rewrite inside them, so an op there that would need it is refused.</summary>
+    /// <summary>Bodies (If, Loop, Scan) are raised with the graph: their ops must be known and expressible too.</summary>
     private static void CheckSubgraphs(OpsetConversionContext context, Node node)
     {
-        foreach (var attribute in node.Attributes.Values)
+        foreach (var inner in SubgraphConverter.NodesInside(node).Where(n => n.Domain is "" or "ai.onnx"))
         {
-            var graphs = attribute.Value switch
+            if (OpHistories.Find(inner.OpType) is null)
             {
-                Proto.GraphProto g => [g],
-                IMessage[] messages => messages.OfType<Proto.GraphProto>().ToArray(),
-                _ => [],
-            };
-            foreach (var inner in graphs.SelectMany(g => g.Node).Where(n => n.Domain is "" or "ai.onnx"))
-            {
-                var history = OpHistories.Find(inner.OpType);
-                if (history is null || history.NeedsConversion(context.From, context.To))
-                {
-                    throw context.Refuse(node, $"its subgraph has a {inner.OpType} node ('{inner.Name}') that would need rewriting, which SharpQuant does not do inside subgraphs");
-                }
+                throw context.Refuse(node, $"its body has a {inner.OpType} node ('{inner.Name}'): {UnknownOp}");
             }
         }
     }
-}
-
-/// <summary>Stands for ops whose old form cannot be expressed at the target: the reason is the error.</summary>
-internal sealed class RefusingConverter(string reason) : IOpConverter
-{
-    public string Reason { get; } = reason;
-
-    public void Convert(OpsetConversionContext context, Node node) => throw context.Refuse(node, Reason);
 }
