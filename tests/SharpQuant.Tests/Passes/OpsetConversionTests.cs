@@ -351,19 +351,53 @@ public class OpsetConversionTests
         Assert.Equal("Reshape", raised.Nodes[^1].OpType);
     }
 
-    [Fact]
-    public void Opset10NearestResizeWithComputedScalesIsRefusedNamingOpNodeAndWhy()
+    [Theory]
+    [InlineData(new[] { 1f, 1f, 0.5f, 2f })]
+    [InlineData(new[] { 1f, 1f, 2f, 3f })]
+    [InlineData(new[] { 1f, 1f, 0.7f, 0.4f })]
+    public void Opset10NearestResizeWithComputedScalesShrinksThenEnlarges(float[] scales)
     {
-        var (g, x) = NewGraph(10, [1, 1, 4, 4]);
-        var scales = Op(g, "Abs", [Floats(g, "s", 1, 1, 0.5f, 2)]);
-        var resize = g.AddNode("Resize", [x, scales.Output], moduleName: "head.resize", attributes: Attrs(S("mode", "nearest")));
+        var (g, x) = NewGraph(10, [1, 2, 5, 7]);
+        var computed = Op(g, "Abs", [Floats(g, "s", scales)]);
+        var resize = Op(g, "Resize", [x, computed.Output], 1, S("mode", "nearest"));
         g.AddOutput(resize.Output);
+        var raised = AssertRaisePreserves(g, Input(1, 2, 5, 7));
+        var resizes = raised.NodesOfType("Resize").ToList();
+        Assert.Equal(["ceil", "floor"], resizes.Select(r => r.GetString("nearest_mode", "")));
+        Assert.Equal(["Min", "Max"], resizes.Select(r => r.Input(2).Producer!.OpType));
+    }
+
+    [Fact]
+    public void ExpressibleOnlyWithADifferentBatchIsRefusedNamingOpNodeAndWhy()
+    {
+        var (g, x) = NewGraph(8, [2, 3, 4]);
+        var body = new global::Onnx.GraphProto { Name = "body" };
+        var scan = g.AddNode("Scan", [null, x], 2, moduleName: "rnn.scan",
+            attributes: Attrs(I("num_scan_inputs", 1), ("body", new AttributeValue(AttributeKind.Graph, body))));
+        g.AddOutput(scan.Outputs[1]);
         var e = Assert.Throws<UnsupportedOpException>(() => OpsetUpgrade.RaiseTo(g, 13));
-        Assert.Equal("Resize", e.OpType);
-        Assert.Equal("head.resize", e.NodeName);
-        Assert.Contains("scales are computed at run time", e.Message);
-        Assert.Contains("from 10 to 13", e.Message);
-        Assert.Equal(10, g.Info.OnnxOpset);
+        Assert.Equal("Scan", e.OpType);
+        Assert.Equal("rnn.scan", e.NodeName);
+        Assert.Contains("batch other than a known batch of 1", e.Message);
+        Assert.Contains("from 8 to 13", e.Message);
+        Assert.Equal(8, g.Info.OnnxOpset);
+    }
+
+    [Fact]
+    public void TfHalfPixelForNearestWithARoundingNoOtherMappingMatchesIsRefusedBeforeAnyEdit()
+    {
+        var (g, x) = NewGraph(11, [1, 1, 4, 4]);
+        var clip = Op(g, "Clip", [x]);
+        var resize = g.AddNode("Resize", [clip.Output, g.AddConstant("roi", Tensor.FromFloats([], 0)), Floats(g, "scales", 1, 1, 2, 2)], moduleName: "decoder.up",
+            attributes: Attrs(S("mode", "nearest"), S("coordinate_transformation_mode", "tf_half_pixel_for_nn"), S("nearest_mode", "ceil")));
+        var softmax = Op(g, "Softmax", [resize.Output], 1, I("axis", 1));
+        g.AddOutput(softmax.Output);
+        var e = Assert.Throws<UnsupportedOpException>(() => OpsetUpgrade.RaiseTo(g, 13));
+        Assert.Equal("decoder.up", e.NodeName);
+        Assert.Contains("'tf_half_pixel_for_nn' is gone at opset 13", e.Message);
+        Assert.Equal(11, g.Info.OnnxOpset);
+        Assert.Equal(["Clip", "Resize", "Softmax"], g.Nodes.Select(n => n.OpType));
+        Assert.Equal(1, softmax.GetInt("axis", 0));
     }
 
     [Fact]

@@ -11,6 +11,11 @@ internal sealed class BatchNormalizationConverter : IOpConverter
     /// <summary>ONNX's default ε for BatchNormalization.</summary>
     private const float DefaultEpsilon = 1e-5f;
 
+    public string? Refusal(OpsetConversionContext context, Node node) =>
+        node.GetInt("spatial", 1) == 0 && node.Outputs.Skip(1).Any(o => o.Uses.Count > 0 || o.IsGraphOutput)
+            ? "spatial = 0 in training mode (running statistics are read) has no expression at opset 9"
+            : null;
+
     public void Convert(OpsetConversionContext context, Node node)
     {
         var spatial = node.GetInt("spatial", 1);
@@ -20,10 +25,6 @@ internal sealed class BatchNormalizationConverter : IOpConverter
             node.Attributes.Remove("consumed_inputs");
             node.Owner.Touch();
             return;
-        }
-        if (node.Outputs.Skip(1).Any(o => o.Uses.Count > 0 || o.IsGraphOutput))
-        {
-            throw context.Refuse(node, "spatial = 0 in training mode (running statistics are read) has no expression at opset 9");
         }
         var x = node.Input(0);
         var type = x.ElementType;

@@ -6,5 +6,8 @@ namespace SharpQuant.Passes.OpsetConversion;
 /// </summary>
 internal interface IOpConverter
 {
+    /// <summary>Why this node's old meaning has no expression at the target, or null; asked before anything is edited.</summary>
+    string? Refusal(OpsetConversionContext context, Node node) => null;
+
     void Convert(OpsetConversionContext context, Node node);
 }

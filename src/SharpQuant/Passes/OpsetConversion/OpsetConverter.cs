@@ -26,10 +26,15 @@ internal static class OpsetConverter
         }
         var context = new OpsetConversionContext(graph, from, target);
         var nodes = graph.Nodes.Where(n => n.IsStandardOnnx).ToList();
-        // Check every node first, so a refused op leaves the graph as it was (converters check their own node before editing it).
+        // Check every node first, so a refused op leaves the graph as it was (a refusal inside an If, Loop or Scan body
+        // comes while that body is converted, after the nodes before it).
         foreach (var node in nodes)
         {
-            _ = OpHistories.Find(node.OpType) ?? throw context.Refuse(node, UnknownOp);
+            var history = OpHistories.Find(node.OpType) ?? throw context.Refuse(node, UnknownOp);
+            if (history.NeedsConversion(from, target) && history.Converter!.Refusal(context, node) is { } why)
+            {
+                throw context.Refuse(node, why);
+            }
             CheckSubgraphs(context, node);
         }
         foreach (var node in nodes)

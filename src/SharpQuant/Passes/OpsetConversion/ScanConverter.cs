@@ -8,17 +8,15 @@ namespace SharpQuant.Passes.OpsetConversion;
 /// </summary>
 internal sealed class ScanConverter : IOpConverter
 {
+    public string? Refusal(OpsetConversionContext context, Node node) =>
+        node.InputOrNull(0) is not null ? "a Scan-8 with sequence lengths has no opset-9 form (Scan-9 always runs the whole sequence)"
+        : node.Inputs.Skip(1).Any(i => i is null || i.Shape is not { Count: > 0 } shape || shape[0].Size != 1)
+            ? "a Scan-8 over a batch other than a known batch of 1 has no opset-9 form SharpQuant writes (it would need a Loop over the batch)"
+        : null;
+
     public void Convert(OpsetConversionContext context, Node node)
     {
-        if (node.InputOrNull(0) is not null)
-        {
-            throw context.Refuse(node, "a Scan-8 with sequence lengths has no opset-9 form (Scan-9 always runs the whole sequence)");
-        }
         var inputs = node.Inputs.Skip(1).ToList();
-        if (inputs.Any(i => i is null || i.Shape is not { Count: > 0 } shape || shape[0].Size != 1))
-        {
-            throw context.Refuse(node, "a Scan-8 over a batch other than a known batch of 1 has no opset-9 form SharpQuant writes (it would need a Loop over the batch)");
-        }
         var squeezed = inputs.Select((v, i) => context.WithAxes(node, "Squeeze", $"unbatch{i}", v!, [0]).Output).ToList();
         var attributes = node.Attributes.Where(a => a.Key != "directions").ToDictionary(a => a.Key, a => a.Value);
         if (node.Attributes.TryGetValue("directions", out var directions))

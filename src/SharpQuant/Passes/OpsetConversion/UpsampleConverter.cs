@@ -7,13 +7,14 @@ namespace SharpQuant.Passes.OpsetConversion;
 /// </summary>
 internal sealed class UpsampleConverter : IOpConverter
 {
+    public string? Refusal(OpsetConversionContext context, Node node) =>
+        node.GetString("mode", "nearest") is not ("nearest" or "linear") and var mode
+            ? $"mode '{mode}' is not an Upsample mode from opset 7 on (nearest or linear)"
+            : null;
+
     public void Convert(OpsetConversionContext context, Node node)
     {
         var mode = node.GetString("mode", "nearest");
-        if (mode is not ("nearest" or "linear"))
-        {
-            throw context.Refuse(node, $"mode '{mode}' is not an Upsample mode from opset 7 on (nearest or linear)");
-        }
         Value scales;
         if (context.From < 9)
         {
