@@ -8,6 +8,8 @@ namespace SharpQuant;
 /// weights or outputs (<c>conv2d_5.w_0</c> becomes <c>conv2d_5</c>); where every name is opaque
 /// (<c>Convolution257</c>), names come from the structure: residual blocks grouped into stages by width
 /// (<c>stage2.block0.conv1</c>), with <c>stem</c> before the first block and <c>head</c> after the last.
+/// TensorFlow scope paths give the Keras layer (<c>model/conv2d_3/Conv2D</c> becomes <c>conv2d_3</c>, see
+/// <see cref="TfScopeNames"/>); tf2onnx's generated names (<c>Conv__222</c>) are opaque.
 /// </summary>
 public static partial class ModuleNamer
 {
@@ -17,6 +19,13 @@ public static partial class ModuleNamer
         if (graph.Nodes.Any(n => IsTorchScope(n.Name)))
         {
             foreach (var (node, name) in TorchScopeNames(graph))
+            {
+                names[node] = name;
+            }
+        }
+        else if (graph.Nodes.Any(n => TfScopeNames.IsScope(n.Name)))
+        {
+            foreach (var (node, name) in TfScopeNames.Assign(graph, HasWeight, KindName))
             {
                 names[node] = name;
             }
@@ -137,15 +146,16 @@ public static partial class ModuleNamer
     private static bool HasWeight(Node node) =>
         node.OpType is "Conv" or "ConvTranspose" or "Gemm" or "MatMul" && node.InputOrNull(1)?.IsConstant == true;
 
-    // Generated names: Convolution257, Conv_3, and paddle2onnx's p2o.Conv.0.
-    [GeneratedRegex(@"^(p2o\.)?[A-Za-z]+[._]?\d+$")]
+    // Generated names: Convolution257, Conv_3, paddle2onnx's p2o.Conv.0 and tf2onnx's Conv__222.
+    [GeneratedRegex(@"^(p2o\.)?[A-Za-z]+([._]|__)?\d+$")]
     private static partial Regex OpaquePattern();
 
     [GeneratedRegex(@"(\.w_\d+|\.weight|_weight|\.W|\.tmp_\d+|_Output_\d+|_output_?\d*|:\d+)$")]
     private static partial Regex SuffixPattern();
 
-    // Weight names that say nothing about the layer: CNTK's Parameter91, exporters' onnx::Conv_123.
-    [GeneratedRegex(@"^(Parameter|Constant|Initializer|param|const|onnx::[A-Za-z_]+)_?\d+$", RegexOptions.IgnoreCase)]
+    // Weight names that say nothing about the layer: CNTK's Parameter91, exporters' onnx::Conv_123, tf2onnx's
+    // folded constants (const_fold_opt__245) and other names it numbers with a double underscore.
+    [GeneratedRegex(@"^(Parameter|Constant|Initializer|param|const|onnx::[A-Za-z_]+)_?\d+$|__\d+$", RegexOptions.IgnoreCase)]
     private static partial Regex GenericWeightPattern();
 
     private static bool IsOpaque(string name) => name.Length == 0 || OpaquePattern().IsMatch(name);
