@@ -25,6 +25,12 @@ public static class EqualizationSetFinder
                 rejected.Add(new RejectedCandidate(node.ModuleName, node.ModuleName, $"not equalizable: {why}"));
                 continue;
             }
+            // Equalization divides the first layer's output channels, bias included: a computed bias cannot be.
+            if (first.BiasEditObstacle is { } biasReason)
+            {
+                rejected.Add(new RejectedCandidate(node.ModuleName, node.ModuleName, $"not equalizable: {biasReason}"));
+                continue;
+            }
             var step = Walk(first, relu6);
             if (step.Next is null)
             {
@@ -33,7 +39,12 @@ public static class EqualizationSetFinder
             }
             var layers = new List<Node> { node, step.Next.Node };
             var links = new List<EqualizationLink> { step.Link! };
-            if (step.Next.IsDepthwise)
+            if (step.Next.IsDepthwise && step.Next.BiasEditObstacle is { } middleBias)
+            {
+                // The triple would rescale the depthwise layer's outputs; the pair up to it still works.
+                rejected.Add(new RejectedCandidate(step.Next.Node.ModuleName, step.Next.Node.ModuleName, $"no depthwise triple: {middleBias}"));
+            }
+            else if (step.Next.IsDepthwise)
             {
                 var third = Walk(step.Next, relu6);
                 if (third.Next is not null)
