@@ -4,12 +4,12 @@ namespace SharpQuant.Passes;
 /// Finds the layers to equalize by walking forward from every linear layer through ops that commute with a
 /// positive per-channel scale (ReLU, PReLU, LeakyReLU, Identity, Dropout, max and average pooling, nearest or
 /// linear Resize, Flatten and channel-preserving Reshape) to the next linear layer. The walk stops, and the candidate
-/// is reported with the reason, at ops that do not commute (Add, Concat, Mul, Sigmoid, hard-swish, ReLU6 unless
-/// asked otherwise), at tensors read by several ops, and at graph outputs.
+/// is reported with the reason, at ops that do not commute (Add, Concat, Mul, Sigmoid, hard-swish; ReLU6 only
+/// when asked to skip it), at tensors read by several ops, and at graph outputs.
 /// </summary>
 public static class EqualizationSetFinder
 {
-    public static EqualizationSetsReport Find(Graph graph, Relu6Mode relu6 = Relu6Mode.Skip)
+    public static EqualizationSetsReport Find(Graph graph, Relu6Mode relu6 = Relu6Mode.Exact)
     {
         var sets = new List<EqualizationSet>();
         var rejected = new List<RejectedCandidate>();
