@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SharpQuant.Models;
 using SharpQuant.Onnx;
+using SharpQuant.Passes.Normalization;
 
 namespace SharpQuant.Cli;
 
@@ -15,11 +16,17 @@ public static class ModelArgument
 
     public static string Resolve(string? given) => string.IsNullOrWhiteSpace(given) ? DefaultModels.ResNet18Path : given;
 
-    /// <summary>Loads a model so it takes any batch size: batch-1 exports (the default ResNet18) would refuse a batch of 8.</summary>
+    /// <summary>Loads a model and normalizes it (constant subgraphs folded: Identity and Cast of constants, static shape arithmetic).</summary>
+    public static Graph Load(string path) => OnnxModel.Load(path).Normalize();
+
+    /// <summary>
+    /// Loads a model so it takes any batch size: batch-1 exports (the default ResNet18) would refuse a batch of 8.
+    /// Normalization comes after the batch is made dynamic, so shape arithmetic that follows the batch stays computed.
+    /// </summary>
     public static Graph LoadBatchable(string path)
     {
         var graph = OnnxModel.Load(path);
         graph.MakeBatchDynamic();
-        return graph;
+        return graph.Normalize();
     }
 }

@@ -38,7 +38,10 @@ public static class SimCalibration
     public static DataFreeRangeReport DataFree(IAnsiConsole console, TextWriter error, QuantSim sim, (double Lo, double Hi) inputRange)
     {
         var free = DataFreeRanges.Apply(sim, inputRange);
-        console.MarkupLine($"data-free ranges for {free.Ranges.Count} activation quantizers (β ± {DataFreeRanges.DefaultStandardDeviations}|γ|), {free.Skipped.Count} without");
+        console.MarkupLine(free.Skipped.Count == 0
+            ? $"data-free ranges for {free.Ranges.Count} activation quantizers (β ± {DataFreeRanges.DefaultStandardDeviations}|γ| from the BatchNorm statistics of {free.LayersWithStatistics} layers)"
+            : $"data-free ranges for {free.Ranges.Count} of {free.Total} activation quantizers (β ± {DataFreeRanges.DefaultStandardDeviations}|γ| from the BatchNorm statistics of {free.LayersWithStatistics} layers); " +
+              $"the other {free.Skipped.Count} have no statistics upstream and stay in float (listed below; calibrate on data to quantize them)");
         foreach (var s in free.Skipped)
         {
             error.WriteLine($"warning: {s.Layer}: {s.Reason}; it stays unquantized");

@@ -20,7 +20,7 @@ public static class EqualizeCommand
         ranges.AcceptOnlyFromAmong("max-abs", "max-min");
         var threshold = new Option<double>("--threshold") { Description = "Convergence threshold on the summed weight change of a sweep", DefaultValueFactory = _ => 1e-4 };
         var maxSweeps = new Option<int>("--max-sweeps") { Description = "Give up after this many sweeps", DefaultValueFactory = _ => 100 };
-        var relu6 = new Option<string>("--relu6") { Description = "ReLU6 between layers: skip (exact model), replace (by ReLU; changes the model) or exact (per-channel bound)", DefaultValueFactory = _ => "skip" };
+        var relu6 = new Option<string>("--relu6") { Description = "ReLU6 between layers: exact (ReLU and a per-channel bound; the default, the float model is kept), skip (leave those layers unequalized) or replace (by ReLU; changes the model)", DefaultValueFactory = _ => "exact" };
         relu6.AcceptOnlyFromAmong("skip", "replace", "exact");
         var absorb = new Option<bool>("--absorb-bias") { Description = "Absorb high biases into the next layer (from BatchNorm statistics)" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
@@ -38,9 +38,9 @@ public static class EqualizeCommand
                 Ranges = parse.GetValue(ranges) == "max-min" ? RangeMode.MaxMin : RangeMode.MaxAbs,
                 Threshold = parse.GetValue(threshold),
                 MaxSweeps = parse.GetValue(maxSweeps),
-                Relu6 = parse.GetValue(relu6) switch { "replace" => Relu6Mode.Replace, "exact" => Relu6Mode.Exact, _ => Relu6Mode.Skip },
+                Relu6 = parse.GetValue(relu6) switch { "replace" => Relu6Mode.Replace, "skip" => Relu6Mode.Skip, _ => Relu6Mode.Exact },
             };
-            var graph = OnnxModel.Load(path);
+            var graph = ModelArgument.Load(path);
             var folded = new FoldBatchNorm().Run(graph);
             var equalized = new EqualizeCrossLayer(options).Run(folded.Graph);
             var final = equalized.Graph;

@@ -5,6 +5,7 @@ using SharpQuant.Analysis;
 using SharpQuant.Data;
 using SharpQuant.Onnx;
 using SharpQuant.Passes;
+using SharpQuant.Passes.Normalization;
 using SharpQuant.Plots.Report;
 using SharpQuant.Quantization;
 using SharpQuant.Runtime;
@@ -102,6 +103,7 @@ public static class ReportCommand
             var sections = new List<ReportSection> { ModelSection.Build(GraphSummary.Of(graph), path, head), GraphSection.Build(graph) };
             console.MarkupLine($"loaded [bold]{Markup.Escape(path)}[/]: {graph.Nodes.Count} nodes; {Markup.Escape(head.Summary)}");
             graph.MakeBatchDynamic();
+            graph = graph.Normalize();
 
             var folded = new FoldBatchNorm().Run(graph);
             sections.Add(FoldingSection.Build(folded.Report));

@@ -149,6 +149,10 @@ internal sealed partial class BackwardRules
     /// <summary>Slice with unit steps: the gradient is dy padded back to the input's extent along the sliced axes.</summary>
     private Value Slice(Node node, Value dy)
     {
+        if (node.InputOrNull(1) is { IsConstant: false } || node.InputOrNull(2) is { IsConstant: false })
+        {
+            return SliceWithComputedBounds(node, dy);
+        }
         var x = node.Input(0);
         var rank = RankOf(x);
         var starts = ConstantInts(node, 1, "starts")!;
@@ -171,6 +175,50 @@ internal sealed partial class BackwardRules
             pads[axis + rank] = dim - end;
         }
         return _emit.Op("Pad", [dy, _emit.Ints(pads)], ("mode", "constant"));
+    }
+
+    /// <summary>
+    /// Slice whose starts or ends are computed in the graph (shape arithmetic that stays dynamic): the same Pad, with
+    /// its pads computed in the graph too. With unit steps the slice begins at start' = clamp(start (+ dim if
+    /// negative), 0, dim) and is as long as dy, so the pads are start' before and dim − start' − len(dy) after,
+    /// whatever the ends say; ScatterElements puts them at the sliced axes of a zero pads vector.
+    /// </summary>
+    private Value SliceWithComputedBounds(Node node, Value dy)
+    {
+        var x = node.Input(0);
+        var rank = RankOf(x);
+        var startsValue = node.Input(1);
+        long[] axes;
+        if (node.InputOrNull(3) is { } axesValue)
+        {
+            axes = axesValue.ConstantValue?.ToInt64Array()
+                ?? throw new UnsupportedOpException("Slice", Graph.DisplayName(node), "cannot build the gradient graph: its axes are computed");
+        }
+        else if (startsValue.Shape is [{ Size: { } count }])
+        {
+            axes = Enumerable.Range(0, (int)count).Select(i => (long)i).ToArray();
+        }
+        else
+        {
+            throw new UnsupportedOpException("Slice", Graph.DisplayName(node), "cannot build the gradient graph: its starts are computed and neither their length nor the axes are known");
+        }
+        if (node.InputOrNull(4) is { } stepsValue && (stepsValue.ConstantValue?.ToInt64Array() is not { } steps || steps.Any(s => s != 1)))
+        {
+            throw new UnsupportedOpException("Slice", Graph.DisplayName(node), "cannot build the gradient graph: only unit steps have a backward rule");
+        }
+        axes = Normalize(axes, rank);
+        var starts = startsValue.ElementType == ElementType.Int64 ? startsValue : _emit.Cast(startsValue, ElementType.Int64);
+        Value Int(string op, params Value[] inputs) => _emit.OpTyped(op, ElementType.Int64, inputs);
+        var dims = _emit.OpTyped("Gather", ElementType.Int64, [_emit.Shape(x), _emit.Ints(axes)], ("axis", 0L));
+        var lengths = _emit.OpTyped("Gather", ElementType.Int64, [_emit.Shape(dy), _emit.Ints(axes)], ("axis", 0L));
+        var zero = _emit.Ints(0);
+        var wrapped = Int("Where", _emit.Bool("Less", starts, zero), Int("Add", starts, dims), starts);
+        var begin = Int("Min", Int("Max", wrapped, zero), dims);
+        var end = Int("Sub", Int("Sub", dims, begin), lengths);
+        var positions = axes.Concat(axes.Select(a => a + rank)).ToArray();
+        var pads = _emit.OpTyped("ScatterElements", ElementType.Int64,
+            [_emit.Ints(new long[2 * rank]), _emit.Ints(positions), _emit.OpTyped("Concat", ElementType.Int64, [begin, end], ("axis", 0L))], ("axis", 0L));
+        return _emit.Op("Pad", [dy, pads], ("mode", "constant"));
     }
 
     /// <summary>Constant-mode Pad with non-negative pads: the gradient is the unpadded window of dy.</summary>

@@ -75,6 +75,10 @@ public sealed class AbsorbHighBias(AbsorbHighBiasOptions? options = null) : Grap
         {
             return "a MatMul has no bias to move the amount into";
         }
+        if ((first.BiasEditObstacle ?? second.BiasEditObstacle) is { } biasReason)
+        {
+            return biasReason;
+        }
         if (!_options.AllowZeroPaddedConsumer && PadsWithZeros(second.Node))
         {
             return $"'{second.Node.ModuleName}' pads its input with zeros, so border outputs would change (allow it to absorb anyway)";

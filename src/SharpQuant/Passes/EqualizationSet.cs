@@ -9,7 +9,10 @@ public enum Relu6Mode
     /// <summary>Replace ReLU6 by ReLU, which commutes; this changes the float model and is reported.</summary>
     Replace,
 
-    /// <summary>Keep the model exact: ReLU6 becomes ReLU followed by a per-channel Min whose bound is rescaled with the channel.</summary>
+    /// <summary>
+    /// Keep the model exact: ReLU6 becomes ReLU followed by a per-channel Min whose bound is rescaled with the channel.
+    /// The default (<see cref="EqualizationOptions.Relu6"/>): MobileNetV2's blocks are equalized without any flag.
+    /// </summary>
     Exact,
 }
 

@@ -4,12 +4,12 @@ namespace SharpQuant.Passes;
 /// Finds the layers to equalize by walking forward from every linear layer through ops that commute with a
 /// positive per-channel scale (ReLU, PReLU, LeakyReLU, Identity, Dropout, max and average pooling, nearest or
 /// linear Resize, Flatten and channel-preserving Reshape) to the next linear layer. The walk stops, and the candidate
-/// is reported with the reason, at ops that do not commute (Add, Concat, Mul, Sigmoid, hard-swish, ReLU6 unless
-/// asked otherwise), at tensors read by several ops, and at graph outputs.
+/// is reported with the reason, at ops that do not commute (Add, Concat, Mul, Sigmoid, hard-swish; ReLU6 only
+/// when asked to skip it), at tensors read by several ops, and at graph outputs.
 /// </summary>
 public static class EqualizationSetFinder
 {
-    public static EqualizationSetsReport Find(Graph graph, Relu6Mode relu6 = Relu6Mode.Skip)
+    public static EqualizationSetsReport Find(Graph graph, Relu6Mode relu6 = Relu6Mode.Exact)
     {
         var sets = new List<EqualizationSet>();
         var rejected = new List<RejectedCandidate>();
@@ -25,6 +25,12 @@ public static class EqualizationSetFinder
                 rejected.Add(new RejectedCandidate(node.ModuleName, node.ModuleName, $"not equalizable: {why}"));
                 continue;
             }
+            // Equalization divides the first layer's output channels, bias included: a computed bias cannot be.
+            if (first.BiasEditObstacle is { } biasReason)
+            {
+                rejected.Add(new RejectedCandidate(node.ModuleName, node.ModuleName, $"not equalizable: {biasReason}"));
+                continue;
+            }
             var step = Walk(first, relu6);
             if (step.Next is null)
             {
@@ -33,7 +39,12 @@ public static class EqualizationSetFinder
             }
             var layers = new List<Node> { node, step.Next.Node };
             var links = new List<EqualizationLink> { step.Link! };
-            if (step.Next.IsDepthwise)
+            if (step.Next.IsDepthwise && step.Next.BiasEditObstacle is { } middleBias)
+            {
+                // The triple would rescale the depthwise layer's outputs; the pair up to it still works.
+                rejected.Add(new RejectedCandidate(step.Next.Node.ModuleName, step.Next.Node.ModuleName, $"no depthwise triple: {middleBias}"));
+            }
+            else if (step.Next.IsDepthwise)
             {
                 var third = Walk(step.Next, relu6);
                 if (third.Next is not null)

@@ -11,7 +11,8 @@ public sealed record EqualizationOptions
     public double Threshold { get; init; } = 1e-4;
 
     public int MaxSweeps { get; init; } = 100;
-    public Relu6Mode Relu6 { get; init; } = Relu6Mode.Skip;
+    /// <summary>Exact by default: MobileNetV2-style ReLU6 blocks are equalized and the float function is kept.</summary>
+    public Relu6Mode Relu6 { get; init; } = Relu6Mode.Exact;
 }
 
 /// <summary>The spread of a layer's per-output-channel weight ranges (largest over smallest), before and after.</summary>

@@ -70,6 +70,10 @@ public sealed class FoldBatchNorm : GraphPass<FoldReport>
         {
             return $"'{producer.ModuleName}' cannot be folded into: {why}";
         }
+        if (layer.BiasEditObstacle is { } biasReason)
+        {
+            return biasReason;
+        }
         if (producer.OpType is "Gemm" or "MatMul" && input.Shape is { Count: > 2 })
         {
             return $"'{producer.ModuleName}' output has rank {input.Shape.Count}; BatchNorm over axis 1 does not match its output features";

@@ -25,6 +25,6 @@ public static class GraphPassExtensions
     public static Graph AbsorbHighBias(this Graph graph, AbsorbHighBiasOptions? options = null) =>
         new AbsorbHighBias(options).Run(graph).Graph;
 
-    public static EqualizationSetsReport FindEqualizationSets(this Graph graph, Relu6Mode relu6 = Relu6Mode.Skip) =>
+    public static EqualizationSetsReport FindEqualizationSets(this Graph graph, Relu6Mode relu6 = Relu6Mode.Exact) =>
         EqualizationSetFinder.Find(graph, relu6);
 }

@@ -290,6 +290,15 @@ public sealed class LinearLayer
         return result;
     }
 
+    /// <summary>
+    /// True when the bias is computed by other ops (not a constant): SharpQuant cannot edit it, so steps that must
+    /// change it (scaling the layer's outputs, absorbing or correcting biases) skip the layer and say so.
+    /// </summary>
+    public bool HasComputedBias => CanHaveBias && Node.InputOrNull(2) is { IsConstant: false };
+
+    /// <summary>Why this layer's bias cannot be edited, or null when it can.</summary>
+    public string? BiasEditObstacle => HasComputedBias ? $"'{Node.ModuleName}' has a computed bias; SharpQuant only edits constant biases" : null;
+
     /// <summary>The bias per output channel, or null when the layer has none.</summary>
     public float[]? BiasOrNull()
     {
@@ -300,7 +309,7 @@ public sealed class LinearLayer
         }
         if (bias.ConstantValue is not { } t)
         {
-            throw new SharpQuantException($"'{Node.ModuleName}' has a computed bias; SharpQuant only edits constant biases");
+            throw new SharpQuantException(BiasEditObstacle!);
         }
         var values = t.ToArray<float>();
         var beta = Node.OpType == "Gemm" ? Node.GetFloat("beta", 1f) : 1f;

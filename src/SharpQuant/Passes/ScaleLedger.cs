@@ -24,7 +24,8 @@ internal sealed class ScaleLedger
         _layers[layer.Node] = new Entry(
             layer,
             layer.Weight.Clone(),
-            layer.BiasOrNull(),
+            // A computed bias is never edited: a layer with one is tracked only as a set's last layer (inputs scaled).
+            layer.HasComputedBias ? null : layer.BiasOrNull(),
             BatchNormStats.Of(layer.Node),
             Enumerable.Repeat(1.0, layer.OutChannels).ToArray(),
             Enumerable.Repeat(1.0, layer.InChannels).ToArray());
@@ -75,7 +76,7 @@ internal sealed class ScaleLedger
             {
                 layer.SetBias(entry.Bias);
             }
-            layer.ScaleOutputChannels(entry.Out);
+            layer.ScaleOutputChannels(entry.Out, includeBias: !layer.HasComputedBias);
             layer.ScaleInputChannels(entry.In);
             if (entry.Stats is not null)
             {

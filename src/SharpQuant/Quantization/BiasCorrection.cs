@@ -157,7 +157,13 @@ public static class BiasCorrection
                 skipped.Add(new RejectedCandidate(node.ModuleName, node.ModuleName, "a MatMul has no bias to correct"));
                 continue;
             }
-            layers.Add(LinearLayer.Create(node));
+            var layer = LinearLayer.Create(node);
+            if (layer.BiasEditObstacle is { } biasReason)
+            {
+                skipped.Add(new RejectedCandidate(node.ModuleName, node.ModuleName, biasReason));
+                continue;
+            }
+            layers.Add(layer);
         }
         return layers;
     }

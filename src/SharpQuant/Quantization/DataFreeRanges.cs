@@ -4,19 +4,29 @@ namespace SharpQuant.Quantization;
 
 public sealed record DataFreeRange(string Quantizer, double Lo, double Hi, string Source);
 
-public sealed record DataFreeRangeReport(IReadOnlyList<DataFreeRange> Ranges, IReadOnlyList<RejectedCandidate> Skipped);
+public sealed record DataFreeRangeReport(IReadOnlyList<DataFreeRange> Ranges, IReadOnlyList<RejectedCandidate> Skipped)
+{
+    /// <summary>The activation quantizers of the simulation: those that got a range and those that did not.</summary>
+    public int Total => Ranges.Count + Skipped.Count;
+
+    /// <summary>How many layers had folded BatchNorm statistics to take ranges from.</summary>
+    public int LayersWithStatistics { get; init; }
+}
 
 /// <summary>
 /// Activation ranges without any image (DFQ's data-free setting): a layer's pre-activation channel c is taken as
 /// N(β_c, γ_c²) from its folded BatchNorm, so its range is β ± n·|γ| (n = 6 by default); ReLU clips it at 0, Clip
 /// clamps it, pooling, reshapes and quantizers keep it, and an Add sums the ranges of its inputs. The model input's
-/// range comes from the preprocessing (for example 0–255 pixels minus the ResNet18 mean image).
+/// range comes from the preprocessing (for example 0–255 pixels minus the ResNet18 mean image). A model without any
+/// statistics (every eval-mode PyTorch export: the exporter fuses BatchNorm into the convolutions) would get a range
+/// at its input only, so <see cref="Apply"/> refuses it and says what to give instead.
 /// </summary>
 public static class DataFreeRanges
 {
     /// <summary>Standard deviations around β: 6 leaves about 2e-9 of a Gaussian outside the range.</summary>
     public const double DefaultStandardDeviations = 6;
 
+    /// <summary>Sets every activation quantizer's range that the statistics reach; throws where the model has none at all.</summary>
     public static DataFreeRangeReport Apply(QuantSim sim, (double Lo, double Hi)? inputRange, double standardDeviations = DefaultStandardDeviations)
     {
         var ranges = new List<DataFreeRange>();
@@ -34,7 +44,15 @@ public static class DataFreeRanges
             q.FakeQuantEnabled = true;
             ranges.Add(new DataFreeRange(q.Name, range.Lo, range.Hi, string.Join(" → ", source)));
         }
-        return new DataFreeRangeReport(ranges, skipped);
+        var withStatistics = sim.Graph.Nodes.Count(n => LinearLayer.IsLinearOp(n) && BatchNormStats.Of(n) is not null);
+        if (withStatistics == 0 && skipped.Count > 0)
+        {
+            throw new SharpQuantException(
+                $"data-free quantization needs BatchNorm statistics, and no layer of this model has any (an eval-mode export fuses BatchNorm into the convolutions): " +
+                $"only {ranges.Count} of {ranges.Count + skipped.Count} activation quantizers would get a range; " +
+                "calibrate on data instead: images with --images DIR, or input tensors (.npy) with --inputs DIR");
+        }
+        return new DataFreeRangeReport(ranges, skipped) { LayersWithStatistics = withStatistics };
     }
 
     private static (double Lo, double Hi)? RangeOf(Value value, (double Lo, double Hi)? inputRange, double n, List<string> trail)

@@ -169,7 +169,9 @@ public sealed class QuantSim
     }
 
     private static bool IsFusedActivation(Node node) =>
-        node.OpType is "Relu" or "LeakyRelu" || node.OpType == "Clip" && EqualizationSetFinder.ClipBounds(node).Min == 0;
+        node.OpType is "Relu" or "LeakyRelu" || node.OpType == "Clip" && EqualizationSetFinder.ClipBounds(node).Min == 0
+        // The per-channel bound of an exactly equalized ReLU6 (Relu, then Min with a constant): still the activation.
+        || node.OpType == "Min" && node.Inputs.Count == 2 && node.Inputs[1] is { IsConstant: true } && node.Input(0).Producer?.OpType == "Relu";
 
     /// <summary>
     /// ONNX Runtime's NCHWc layout transformer, by name, for a session that wants it off. Calibration keeps it on

@@ -363,6 +363,38 @@ public sealed class RuleGradientTests(ITestOutputHelper log)
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SliceWithBoundsComputedFromTheShape(bool withAxes)
+    {
+        // ShuffleNetV2's channel split: the bounds come from Shape arithmetic (here kept computed, not folded),
+        // the second half's start negative and its end past the dimension, so the rule's clamping is exercised.
+        var g = new OpGraph();
+        var x = g.Input("x", [2, 6, 3]);
+        var shape = g.Graph.AddNode("Shape", [x], moduleName: "shape").Output;
+        shape.ElementType = ElementType.Int64;
+        Value IntNode(string op, Value?[] inputs, params (string Name, AttributeValue Value)[] attributes)
+        {
+            var v = g.Node(op, inputs, attributes);
+            v.ElementType = ElementType.Int64;
+            return v;
+        }
+        var channels = IntNode("Gather", [shape, g.Ints("index", 1)], I("axis", 0));
+        var half = IntNode("Div", [channels, g.Ints("two", 2)]);
+        var minusHalf = IntNode("Neg", [half]);
+        var big = IntNode("Add", [channels, g.Ints("ten", 10)]);
+        Value?[] Bounds(Value starts, Value ends) => withAxes ? [x, starts, ends, g.Ints("axes" + starts.Name, 1)] : [x, starts, ends];
+        // Without axes the bounds cover axes 0 and 1: axis 0 is taken whole.
+        Value Prefixed(long first, Value v) => IntNode("Concat", [g.Ints("p" + v.Name, first), v], I("axis", 0));
+        var first = g.Node("Slice", withAxes ? Bounds(g.Ints("s0", 0), half) : [x, g.Ints("s0", 0, 0), Prefixed(100, half)]);
+        var second = g.Node("Slice", withAxes ? Bounds(minusHalf, big) : [x, Prefixed(0, minusHalf), Prefixed(100, big)]);
+        var mixed = g.Node("Mul", [first, g.Constant("w", [2, 3, 3])]);
+        g.Output(g.Node("Concat", [second, mixed], I("axis", 1)));
+        Assert.Contains(g.Graph.NodesOfType("Slice"), s => !s.Input(2).IsConstant);
+        Check(g, "x");
+    }
+
+    [Theory]
     [InlineData(-1)]
     [InlineData(1)]
     public void Softmax(int axis)

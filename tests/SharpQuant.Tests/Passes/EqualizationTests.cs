@@ -111,11 +111,12 @@ public class EqualizationTests
         var g = TinyPair(out _, out _, relu6: true);
         var input = Tensor.FromFloats([3f, -1f, 40f, 2f], 2, 2);
 
-        var skip = new EqualizeCrossLayer().Run(g);
+        var skip = new EqualizeCrossLayer(new EqualizationOptions { Relu6 = Relu6Mode.Skip }).Run(g);
         Assert.Empty(skip.Report.Sets);
         Assert.Contains(skip.Report.Discovery.Rejected, r => r.Reason.Contains("ReLU6") && r.Reason.Contains("does not commute"));
 
-        var exact = new EqualizeCrossLayer(new EqualizationOptions { Relu6 = Relu6Mode.Exact }).Run(g);
+        // Exact is the default: no option needed.
+        var exact = new EqualizeCrossLayer().Run(g);
         Assert.Single(exact.Report.Sets);
         Assert.Contains(exact.Report.ModelChanges, c => c.Contains("exact"));
         Assert.Empty(exact.Graph.NodesOfType("Clip"));

@@ -15,6 +15,13 @@ public static class TestData
 
     public static string ImagesFolder => Path.Combine(SharedDataFolder, "images");
 
+    /// <summary>A torchvision export of the model zoo (../shared/data/zoo, made by its export.py), e.g. "mobilenet_v3_small".</summary>
+    public static string ZooModelPath(string name)
+    {
+        RequireSharedData();
+        return Path.Combine(SharedDataFolder, "zoo", name + ".onnx");
+    }
+
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Skips the test (or fails it under CI) when the shared data folder is missing.</summary>
