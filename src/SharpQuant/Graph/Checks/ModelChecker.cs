@@ -21,7 +21,9 @@ internal static class ModelChecker
         var channels = new ChannelCounts(graph);
         foreach (var node in graph.Nodes)
         {
-            LayerShapeRules.Check(new NodeCheck(node, opset, channels));
+            var check = new NodeCheck(node, opset, channels);
+            LayerShapeRules.Check(check);
+            FiniteParameters.Check(check);
         }
     }
 }
