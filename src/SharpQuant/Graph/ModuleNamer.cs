@@ -63,7 +63,8 @@ public static partial class ModuleNamer
                 anchors[node] = anchor;
                 name = anchor + "." + KindName(node.OpType);
             }
-            node.ModuleName = MakeUnique(name, used);
+            // Module names are shown in every report: names from the file lose their control characters here.
+            node.ModuleName = MakeUnique(IO.TerminalText.Escape(name), used);
         }
     }
 
