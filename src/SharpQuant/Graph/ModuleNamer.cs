@@ -39,7 +39,7 @@ public static partial class ModuleNamer
         }
         var useFileNames = names.Count > 0;
         var structural = useFileNames ? null : StructuralNames(graph);
-        var used = new HashSet<string>(StringComparer.Ordinal);
+        var used = new UniqueNames();
         var anchors = new Dictionary<Node, string>(ReferenceEqualityComparer.Instance);
         foreach (var node in graph.Nodes)
         {
@@ -64,23 +64,7 @@ public static partial class ModuleNamer
                 name = anchor + "." + KindName(node.OpType);
             }
             // Module names are shown in every report: names from the file lose their control characters here.
-            node.ModuleName = MakeUnique(IO.TerminalText.Escape(name), used);
-        }
-    }
-
-    private static string MakeUnique(string name, HashSet<string> used)
-    {
-        if (used.Add(name))
-        {
-            return name;
-        }
-        for (var i = 1; ; i++)
-        {
-            var candidate = $"{name}_{i}";
-            if (used.Add(candidate))
-            {
-                return candidate;
-            }
+            node.ModuleName = used.Claim(IO.TerminalText.Escape(name));
         }
     }
 
