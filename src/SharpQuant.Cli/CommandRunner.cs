@@ -25,7 +25,7 @@ public sealed class CommandRunner(TextWriter error, Option<bool> verbose)
             error.WriteLine($"error: {OneLine(e.Message)}");
             if (showDetail)
             {
-                error.WriteLine(e.ToString());
+                error.WriteLine(Detail(e));
             }
             return ExitCodes.BadInput;
         }
@@ -34,7 +34,7 @@ public sealed class CommandRunner(TextWriter error, Option<bool> verbose)
             error.WriteLine($"error: internal error ({e.GetType().Name}): {OneLine(e.Message)}{(showDetail ? "" : " (run with --verbose for details)")}");
             if (showDetail)
             {
-                error.WriteLine(e.ToString());
+                error.WriteLine(Detail(e));
             }
             return ExitCodes.InternalError;
         }
@@ -43,7 +43,11 @@ public sealed class CommandRunner(TextWriter error, Option<bool> verbose)
     private static bool IsBadInput(Exception e) =>
         e is SharpQuantException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException;
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    private static string Detail(Exception e) =>
+        string.Join(Environment.NewLine, e.ToString().ReplaceLineEndings("\n").Split('\n').Select(IO.TerminalText.Escape));
+
+    // Messages name nodes and files from the input: their control characters are escaped, never sent raw.
+    private static string OneLine(string message) => IO.TerminalText.Escape(message.ReplaceLineEndings(" ").Trim());
 }
 
 /// <summary>A command line that parses but makes no sense (for example an output that would overwrite the input).</summary>

@@ -65,6 +65,7 @@ public static class EqualizeCommand
                     r.Sweeps,
                     r.FinalChange,
                     r.Converged,
+                    r.DeadChannels,
                     elapsedMs = r.Elapsed.TotalMilliseconds,
                     r.ModelChanges,
                     absorbed,
@@ -108,6 +109,10 @@ public static class EqualizeCommand
         foreach (var r in d.Rejected)
         {
             console.MarkupLine($"  {Markup.Escape(r.Path)}: {Markup.Escape(r.Reason)}");
+        }
+        if (report.DeadChannels > 0)
+        {
+            console.MarkupLine($"{report.DeadChannels} dead channels kept at factor 1 (weight range at most {EqualizeCrossLayer.DeadChannelRelativeRange:G2} of the layer's largest)");
         }
         foreach (var change in report.ModelChanges)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SharpQuant.Analysis;
+using SharpQuant.IO;
 using SharpQuant.Onnx;
 using Spectre.Console;
 
@@ -42,37 +43,40 @@ public static class InspectCommand
     {
         var console = ConsoleFor(text);
         var facts = new Grid().AddColumn().AddColumn();
-        facts.AddRow("[bold]model[/]", Markup.Escape(path));
-        facts.AddRow("[bold]producer[/]", Markup.Escape(s.Producer));
+        facts.AddRow("[bold]model[/]", Safe(path));
+        facts.AddRow("[bold]producer[/]", Safe(s.Producer));
         facts.AddRow("[bold]IR version[/]", s.IrVersion.ToString(CultureInfo.InvariantCulture));
-        facts.AddRow("[bold]opsets[/]", Markup.Escape(string.Join(", ", s.Opsets.Select(o => $"{o.Key} {o.Value}"))));
+        facts.AddRow("[bold]opsets[/]", Safe(string.Join(", ", s.Opsets.Select(o => $"{o.Key} {o.Value}"))));
         facts.AddRow("[bold]nodes[/]", s.NodeCount.ToString(CultureInfo.InvariantCulture));
-        facts.AddRow("[bold]model kind[/]", Markup.Escape(output.Summary + (s.Outputs.Count > 1 ? $" (the first output, {output.Name})" : "")));
+        facts.AddRow("[bold]model kind[/]", Safe(output.Summary + (s.Outputs.Count > 1 ? $" (the first output, {output.Name})" : "")));
         facts.AddRow("[bold]parameters[/]", $"{s.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} ({s.ParameterBytes / 1048576.0:F1} MiB)");
         console.Write(facts);
 
         var io = new Table().Title("inputs and outputs").AddColumns("kind", "name", "type", "shape");
         foreach (var i in s.Inputs)
         {
-            io.AddRow("input", Markup.Escape(i.Name), i.ElementType, Markup.Escape(i.Shape));
+            io.AddRow("input", Safe(i.Name), i.ElementType, Safe(i.Shape));
         }
         foreach (var o in s.Outputs)
         {
-            io.AddRow("output", Markup.Escape(o.Name), o.ElementType, Markup.Escape(o.Shape));
+            io.AddRow("output", Safe(o.Name), o.ElementType, Safe(o.Shape));
         }
         console.Write(io);
 
         var ops = new Table().Title("op counts").AddColumns("op", "count");
         foreach (var (op, count) in s.OpCounts)
         {
-            ops.AddRow(Markup.Escape(op), count.ToString(CultureInfo.InvariantCulture));
+            ops.AddRow(Safe(op), count.ToString(CultureInfo.InvariantCulture));
         }
         console.Write(ops);
         foreach (var unknown in s.UnknownOps)
         {
-            console.MarkupLine($"[yellow]warning:[/] op {Markup.Escape(unknown)} is unknown to SharpQuant; inspection works, transformations will refuse it");
+            console.MarkupLine($"[yellow]warning:[/] op {Safe(unknown)} is unknown to SharpQuant; inspection works, transformations will refuse it");
         }
     }
+
+    // Names come from the file: control characters escaped for the terminal, then brackets for Spectre's markup.
+    private static string Safe(string text) => Markup.Escape(TerminalText.Escape(text));
 
     internal static IAnsiConsole ConsoleFor(TextWriter output) => ConsoleOutput.For(output);
 }

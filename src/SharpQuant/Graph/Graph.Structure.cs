@@ -177,11 +177,12 @@ public sealed partial class Graph
                 }
             }
         }
+        var nodes = new HashSet<Node>(_nodes, ReferenceEqualityComparer.Instance);
         foreach (var v in _values.Values)
         {
             foreach (var use in v.Uses)
             {
-                if (!ReferenceEquals(use.Node.InputOrNull(use.InputIndex), v) || !_nodes.Contains(use.Node))
+                if (!ReferenceEquals(use.Node.InputOrNull(use.InputIndex), v) || !nodes.Contains(use.Node))
                 {
                     throw new GraphValidationException($"value '{v.Name}' lists a stale use by '{DisplayName(use.Node)}'");
                 }

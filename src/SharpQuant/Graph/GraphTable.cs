@@ -61,7 +61,7 @@ public static class GraphTable
     public static string Format(IReadOnlyList<GraphTableRow> rows, int maxCellWidth = 60)
     {
         string[] header = ["opcode", "name", "target", "args", "kwargs"];
-        var cells = rows.Select(r => new[] { r.Opcode, r.Name, r.Target, r.Args, r.Kwargs }.Select(c => Clip(c, maxCellWidth)).ToArray()).ToList();
+        var cells = rows.Select(r => new[] { r.Opcode, r.Name, r.Target, r.Args, r.Kwargs }.Select(c => Clip(IO.TerminalText.Escape(c), maxCellWidth)).ToArray()).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
         var sb = new StringBuilder();
         void Line(IReadOnlyList<string> values) =>

@@ -48,7 +48,7 @@ public static partial class ModuleNamer
         }
         var useFileNames = names.Count > 0;
         var structural = useFileNames ? null : StructuralNames(graph);
-        var used = new HashSet<string>(StringComparer.Ordinal);
+        var used = new UniqueNames();
         var anchors = new Dictionary<Node, string>(ReferenceEqualityComparer.Instance);
         foreach (var node in graph.Nodes)
         {
@@ -72,23 +72,8 @@ public static partial class ModuleNamer
                 anchors[node] = anchor;
                 name = anchor + "." + KindName(node.OpType);
             }
-            node.ModuleName = MakeUnique(name, used);
-        }
-    }
-
-    private static string MakeUnique(string name, HashSet<string> used)
-    {
-        if (used.Add(name))
-        {
-            return name;
-        }
-        for (var i = 1; ; i++)
-        {
-            var candidate = $"{name}_{i}";
-            if (used.Add(candidate))
-            {
-                return candidate;
-            }
+            // Module names are shown in every report: names from the file lose their control characters here.
+            node.ModuleName = used.Claim(IO.TerminalText.Escape(name));
         }
     }
 

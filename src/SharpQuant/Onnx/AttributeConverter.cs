@@ -10,21 +10,26 @@ internal static class AttributeConverter
     public static AttributeValue ToValue(Proto.AttributeProto a, ExternalDataResolver? externalData)
     {
         var kind = a.Type == Kind.Undefined ? GuessKind(a) : a.Type;
+        // A typed attribute without its value (a truncated or hand-edited file) would otherwise be a null message.
+        if (kind switch { Kind.Tensor => a.T is null, Kind.Graph => a.G is null, Kind.SparseTensor => a.SparseTensor is null, Kind.TypeProto => a.Tp is null, _ => false })
+        {
+            throw new InvalidModelException($"attribute '{a.Name}' has type {kind} but holds no value");
+        }
         return kind switch
         {
             Kind.Float => AttributeValue.Of(a.F),
             Kind.Int => AttributeValue.Of(a.I),
             Kind.String => AttributeValue.Of(a.S.ToStringUtf8()),
-            Kind.Tensor => AttributeValue.Of(TensorProtoConverter.ToTensor(a.T, externalData)),
+            Kind.Tensor => AttributeValue.Of(TensorProtoConverter.ToTensor(a.T!, externalData)),
             Kind.Floats => AttributeValue.Of(a.Floats.ToArray()),
             Kind.Ints => AttributeValue.Of(a.Ints.ToArray()),
             Kind.Strings => AttributeValue.Of(a.Strings.Select(s => s.ToStringUtf8()).ToArray()),
             Kind.Tensors => new AttributeValue(AttributeKind.Tensors, a.Tensors.Select(t => TensorProtoConverter.ToTensor(t, externalData)).ToArray()),
-            Kind.Graph => new AttributeValue(AttributeKind.Graph, a.G),
+            Kind.Graph => new AttributeValue(AttributeKind.Graph, a.G!),
             Kind.Graphs => new AttributeValue(AttributeKind.Graphs, a.Graphs.Cast<IMessage>().ToArray()),
-            Kind.SparseTensor => new AttributeValue(AttributeKind.SparseTensor, a.SparseTensor),
+            Kind.SparseTensor => new AttributeValue(AttributeKind.SparseTensor, a.SparseTensor!),
             Kind.SparseTensors => new AttributeValue(AttributeKind.SparseTensors, a.SparseTensors.Cast<IMessage>().ToArray()),
-            Kind.TypeProto => new AttributeValue(AttributeKind.TypeProto, a.Tp),
+            Kind.TypeProto => new AttributeValue(AttributeKind.TypeProto, a.Tp!),
             Kind.TypeProtos => new AttributeValue(AttributeKind.TypeProtos, a.TypeProtos.Cast<IMessage>().ToArray()),
             _ => throw new InvalidModelException($"attribute '{a.Name}' has unknown type {a.Type}"),
         };

@@ -83,7 +83,14 @@ internal static class OnnxImporter
             node.DocString = n.DocString.Length > 0 ? n.DocString : null;
             foreach (var a in n.Attribute)
             {
-                node.Attributes[a.Name] = AttributeConverter.ToValue(a, externalData);
+                try
+                {
+                    node.Attributes[a.Name] = AttributeConverter.ToValue(a, externalData);
+                }
+                catch (InvalidModelException e)
+                {
+                    throw new InvalidModelException($"node '{NodeLabel(n)}' ({n.OpType}): {e.Message}", e);
+                }
             }
             pending.Add((node, n));
         }
@@ -128,6 +135,7 @@ internal static class OnnxImporter
             throw new InvalidModelException(e.Message);
         }
         graph.Validate();
+        Checks.ModelChecker.Check(graph);
         ModuleNamer.Assign(graph);
         return graph;
     }

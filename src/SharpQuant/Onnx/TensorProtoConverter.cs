@@ -31,6 +31,13 @@ internal static class TensorProtoConverter
         {
             throw new InvalidModelException($"tensor '{name}' has an impossible shape {Shapes.Format(shape)}");
         }
+        // .NET arrays hold at most Array.MaxLength bytes; a declared size beyond that (2^31 bytes or more, or a product
+        // that overflows) is refused here rather than failing as an OverflowException when the buffer is allocated.
+        if (count > Array.MaxLength / size)
+        {
+            throw new InvalidModelException(
+                $"tensor '{name}' of shape {Shapes.Format(shape)} and type {type.DisplayName()} declares {FormatBytes(count, size)}; SharpQuant reads tensors of up to {Array.MaxLength} bytes");
+        }
         var expected = count * size;
 
         byte[] bytes;
@@ -58,8 +65,25 @@ internal static class TensorProtoConverter
         return new Tensor(type, shape, bytes);
     }
 
+    private static string FormatBytes(long count, int size) =>
+        count > long.MaxValue / size ? $"{count} elements of {size} bytes" : $"{count * size} bytes";
+
     private static byte[] FromTypedFields(Proto.TensorProto proto, ElementType type, long count)
     {
+        // The typed field's length is checked before the buffer is made, so huge dims with a few values fail cleanly.
+        var available = type switch
+        {
+            ElementType.Float => proto.FloatData.Count,
+            ElementType.Double => proto.DoubleData.Count,
+            ElementType.Int64 => proto.Int64Data.Count,
+            ElementType.UInt64 or ElementType.UInt32 => proto.Uint64Data.Count,
+            _ => proto.Int32Data.Count,
+        };
+        if (available != count)
+        {
+            var name = proto.Name.Length > 0 ? proto.Name : "<unnamed>";
+            throw new InvalidModelException($"tensor '{name}' of shape {Shapes.Format(proto.Dims.ToArray())} should hold {count} elements but holds {available} (truncated or corrupt file?)");
+        }
         var bytes = new byte[count * type.SizeInBytes()];
         var span = bytes.AsSpan();
         switch (type)

@@ -29,6 +29,12 @@ public sealed record EqualizeReport(
     TimeSpan Elapsed,
     IReadOnlyList<string> ModelChanges)
 {
+    /// <summary>
+    /// Channels left at factor 1 because their weight range is dead (below <see cref="EqualizeCrossLayer.DeadChannelRelativeRange"/>
+    /// of the largest in its layer, on either side of the set), counted once per set and channel.
+    /// </summary>
+    public int DeadChannels { get; init; }
+
     /// <summary>The summed weight change of each sweep, first to last (the last is <see cref="FinalChange"/>): how equalization converged.</summary>
     public IReadOnlyList<double> SweepChanges { get; init; } = [];
 }
@@ -37,12 +43,26 @@ public sealed record EqualizeReport(
 /// Cross-layer equalization (Nagel et al. 2019). For a pair, s_c = √(r1_c / r2_c): row c of W1 and b1 are divided
 /// by s_c and input channel c of W2 multiplied by it. For a depthwise triple the cube-root scaling leaves the three
 /// ranges equal. Sweeps over all sets repeat until the summed norm of the weight changes in a sweep falls below the
-/// threshold (PyTorch's convergence test). A zero, NaN or infinite range leaves its channel unscaled.
+/// threshold (PyTorch's convergence test). A zero, NaN or infinite range leaves its channel unscaled, and so does a dead
+/// channel (its range below <see cref="DeadChannelRelativeRange"/> of its layer's largest): scaling it would multiply its
+/// bias by up to 1e15 and wreck float invariance. No factor leaves [<see cref="MinFactor"/>, <see cref="MaxFactor"/>].
 /// </summary>
 public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : GraphPass<EqualizeReport>
 {
     /// <summary>PyTorch's _equalize adds this to the second layer's ranges in max−min mode.</summary>
     private const double MaxMinRangeEpsilon = 1e-9;
+
+    /// <summary>
+    /// A channel whose weight range is at most this fraction of the largest channel range of its layer is dead: a real
+    /// ResNet had one at 5.8e-21 (against ~0.1), which got a factor of 5.8e6 and a bias of −7.8e6. Genuine small channels
+    /// that equalization is meant to lift sit at 1e-3..1e-5 of the largest, far above this.
+    /// </summary>
+    public const double DeadChannelRelativeRange = 1e-8;
+
+    /// <summary>The bounds on any one equalization factor: beyond them float32 weights and biases lose their precision.</summary>
+    public const double MinFactor = 1e-8;
+
+    public const double MaxFactor = 1e8;
 
     private readonly EqualizationOptions _options = options ?? new EqualizationOptions();
 
@@ -73,9 +93,10 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         double change = 0;
         var converged = work.Count == 0;
         var sweepChanges = new List<double>();
+        var dead = new HashSet<(Node Layer, int Channel)>();
         while (!converged && sweeps < _options.MaxSweeps)
         {
-            change = work.Sum(w => EqualizeOnce(w, ledger));
+            change = work.Sum(w => EqualizeOnce(w, ledger, dead));
             sweepChanges.Add(change);
             sweeps++;
             converged = change < _options.Threshold;
@@ -85,7 +106,7 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         var results = work.Select((w, i) => new SetEqualization(
             w.Set,
             w.Layers.Select((l, j) => new LayerSpread(l.Node.ModuleName, before[i][j], Spread(l.OutputRanges(RangeMode.MaxAbs)))).ToArray())).ToList();
-        return new EqualizeReport(discovery, results, sweeps, change, converged, clock.Elapsed, changes) { SweepChanges = sweepChanges };
+        return new EqualizeReport(discovery, results, sweeps, change, converged, clock.Elapsed, changes) { SweepChanges = sweepChanges, DeadChannels = dead.Count };
     }
 
     /// <summary>Largest over smallest positive channel range; 1 for a layer with fewer than two usable channels.</summary>
@@ -152,25 +173,39 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
     }
 
     /// <summary>One equalization step on one set; returns the Frobenius norm of the weight change.</summary>
-    private double EqualizeOnce(WorkSet set, ScaleLedger ledger) =>
-        set.Layers.Count == 3 ? EqualizeTriple(set, ledger) : EqualizePair(set.Layers[0], set.Layers[1], set.Links[0], ledger);
+    private double EqualizeOnce(WorkSet set, ScaleLedger ledger, HashSet<(Node, int)> dead) =>
+        set.Layers.Count == 3 ? EqualizeTriple(set, ledger, dead) : EqualizePair(set.Layers[0], set.Layers[1], set.Links[0], ledger, dead);
 
-    private double EqualizePair(LinearLayer first, LinearLayer second, WorkLink link, ScaleLedger ledger)
+    /// <summary>Channels whose range is at most <see cref="DeadChannelRelativeRange"/> of the largest finite range (zero included).</summary>
+    private static bool[] Dead(double[] ranges)
+    {
+        var largest = ranges.Where(double.IsFinite).DefaultIfEmpty(0).Max();
+        return ranges.Select(r => r <= largest * DeadChannelRelativeRange).ToArray();
+    }
+
+    private double EqualizePair(LinearLayer first, LinearLayer second, WorkLink link, ScaleLedger ledger, HashSet<(Node, int)> dead)
     {
         var stats1 = first.Stats(byOutput: true);
         var stats2 = second.Stats(byOutput: false);
         var r1 = stats1.Ranges(_options.Ranges);
         var r2 = Grouped(stats2.Ranges(_options.Ranges), link.Repeat);
         var scale = new double[r1.Length];
+        var (dead1, dead2) = (Dead(r1), Dead(r2));
         for (var c = 0; c < scale.Length; c++)
         {
+            if (dead1[c] || dead2[c])
+            {
+                scale[c] = 1;
+                dead.Add((first.Node, c));
+                continue;
+            }
             var denominator = _options.Ranges == RangeMode.MaxMin ? r2[c] + MaxMinRangeEpsilon : r2[c];
             scale[c] = SafeFactor(Math.Sqrt(r1[c] / denominator));
         }
         return ScaleBetween(first, second, link, scale, stats1.SquaredNorms, stats2.SquaredNorms, ledger);
     }
 
-    private double EqualizeTriple(WorkSet set, ScaleLedger ledger)
+    private double EqualizeTriple(WorkSet set, ScaleLedger ledger, HashSet<(Node, int)> dead)
     {
         var (l1, dw, l3) = (set.Layers[0], set.Layers[1], set.Layers[2]);
         var stats1 = l1.Stats(byOutput: true);
@@ -182,8 +217,15 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         var r3 = Grouped(stats3.Ranges(_options.Ranges), set.Links[1].Repeat);
         var s1 = new double[r1.Length];
         var s2 = new double[r1.Length];
+        var (dead1, dead2, dead3) = (Dead(r1), Dead(r2), Dead(r3));
         for (var c = 0; c < r1.Length; c++)
         {
+            if (dead1[c] || dead2[c] || dead3[c])
+            {
+                s1[c] = s2[c] = 1;
+                dead.Add((l1.Node, c));
+                continue;
+            }
             // All three ranges become t = ∛(r1·r2·r3): r1/s1 = r2·s1/s2 = r3·s2 = t.
             var t = Math.Cbrt(r1[c] * r2[c] * r3[c]);
             s1[c] = SafeFactor(r1[c] / t);
@@ -231,7 +273,7 @@ public sealed class EqualizeCrossLayer(EqualizationOptions? options = null) : Gr
         return Math.Sqrt(change1) + Math.Sqrt(change2);
     }
 
-    private static double SafeFactor(double s) => double.IsFinite(s) && s > 0 ? s : 1;
+    private static double SafeFactor(double s) => double.IsFinite(s) && s > 0 ? Math.Clamp(s, MinFactor, MaxFactor) : 1;
 
     /// <summary>Combines the ranges of the <paramref name="repeat"/> inputs that one channel feeds (max, or sum for norms).</summary>
     private static double[] Grouped(double[] values, int repeat, bool sum = false)
