@@ -1,3 +1,5 @@
+using Google.Protobuf;
+
 namespace SharpQuant;
 
 public sealed partial class Graph
@@ -59,6 +61,8 @@ public sealed partial class Graph
     {
         to.ElementType = from.ElementType;
         to.Shape = from.Shape?.ToArray();
+        to.DefaultValue = from.DefaultValue?.Clone();
+        to.NonTensorType = from.NonTensorType?.Descriptor.Parser.ParseFrom(from.NonTensorType.ToByteString());
     }
 
     /// <summary>

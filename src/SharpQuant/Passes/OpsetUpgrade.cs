@@ -32,6 +32,11 @@ public static class OpsetUpgrade
         {
             return;
         }
+        if (from < Onnx.LegacyOpsetForms.FirstModernOpset && graph.Info.Opsets.ContainsKey(""))
+        {
+            // Before opset 7 many ops had other attributes (consumed_inputs, broadcast, is_test) that the rules below do not rewrite.
+            throw new SharpQuantException($"raising the opset from {from} is not supported: convert the model to opset 7 or later first");
+        }
         if (target > 13)
         {
             throw new SharpQuantException($"raising the opset beyond 13 is not supported (asked for {target})");
