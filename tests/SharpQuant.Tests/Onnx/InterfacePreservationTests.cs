@@ -100,6 +100,10 @@ public class InterfacePreservationTests
         Assert.Equal(original.OutputNames, roundTrip.OutputNames);
         Assert.Equal(2, roundTrip.OutputNames.Count);
         Assert.Equal(RunAddRelu(original, null), RunAddRelu(roundTrip, null));
+        // The library's executor runs it too, with a tap on the output.
+        using var executor = new GraphExecutor(graph);
+        var result = executor.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromFloats((float[])X.Clone(), 1, 4) }, ["y"]);
+        Assert.Equal([1.5f, 0f, 2f, 2f], result.Output.ToArray<float>());
         // A tap on an output adds no third listing.
         var tapped = OnnxExporter.ToModelProto(graph, [graph.GetValue("y"), graph.GetValue("s")]);
         Assert.Equal(["y", "y", "s"], tapped.Graph.Output.Select(o => o.Name));
