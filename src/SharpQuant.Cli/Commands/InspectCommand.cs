@@ -54,11 +54,11 @@ public static class InspectCommand
         var io = new Table().Title("inputs and outputs").AddColumns("kind", "name", "type", "shape");
         foreach (var i in s.Inputs)
         {
-            io.AddRow("input", Markup.Escape(i.Name), i.ElementType, Markup.Escape(i.Shape));
+            io.AddRow("input", Markup.Escape(i.Name), Markup.Escape(i.ElementType), Markup.Escape(i.Shape));
         }
         foreach (var o in s.Outputs)
         {
-            io.AddRow("output", Markup.Escape(o.Name), o.ElementType, Markup.Escape(o.Shape));
+            io.AddRow("output", Markup.Escape(o.Name), Markup.Escape(o.ElementType), Markup.Escape(o.Shape));
         }
         console.Write(io);
 

@@ -186,6 +186,16 @@ public class InterfacePreservationTests
         Assert.Equal(model.Graph.Output.Select(o => o.Type), back.Output.Select(o => o.Type));
         Assert.NotNull(graph.Clone().GetValue("o").NonTensorType);
 
+        // Summaries (inspect) show the whole type.
+        var summary = GraphSummary.Of(graph);
+        Assert.Equal(["seq(float32[2])", "optional(float32[3])"], summary.Inputs.Select(i => i.ElementType));
+        Assert.Equal(["optional(float32[2])", "seq(float32[2])", "bool"], summary.Outputs.Select(o => o.ElementType));
+        using var temp = TestData.NewTempFolder();
+        File.WriteAllBytes(temp.File("seq.onnx"), model.Bytes());
+        var (code, text, error) = Cli.InspectCommandTests.Run("inspect", temp.File("seq.onnx"));
+        Assert.True(code == 0, error);
+        Assert.Matches(@"input +│ s +│ seq\(float32\[2\]\)", text);
+
         // ONNX Runtime accepts both and computes the same from a sequence of two tensors and a present optional.
         var sequence = new SequenceData([new TensorData(ElementType.Float, [2], Floats(1f, 2f)), new TensorData(ElementType.Float, [2], Floats(3f, 4f))]);
         var optional = new TensorData(ElementType.Float, [3], Floats(5f, 6f, 7f));

@@ -48,8 +48,9 @@ public static class OrtRun
                 {
                     return new OrtRunResult(true, shape, null, CorpusModelCheck.FirstLine(e.Message), null);
                 }
-                catch (NotSupportedException e)
+                catch (Exception e) when (e is NotSupportedException or SharpQuantException)
                 {
+                    // Data the harness cannot read or feed (4-bit tensors, empty sequences): not run, and counted as such.
                     return new OrtRunResult(true, shape, null, null, e.Message);
                 }
             }
