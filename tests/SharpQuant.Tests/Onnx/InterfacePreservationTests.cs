@@ -195,6 +195,7 @@ public class InterfacePreservationTests
         var (code, text, error) = Cli.InspectCommandTests.Run("inspect", temp.File("seq.onnx"));
         Assert.True(code == 0, error);
         Assert.Matches(@"input +│ s +│ seq\(float32\[2\]\)", text);
+        Assert.Matches(@"model kind +an optional\(float32\[2\]\) output, not class scores", text);
 
         // ONNX Runtime accepts both and computes the same from a sequence of two tensors and a present optional.
         var sequence = new SequenceData([new TensorData(ElementType.Float, [2], Floats(1f, 2f)), new TensorData(ElementType.Float, [2], Floats(3f, 4f))]);
