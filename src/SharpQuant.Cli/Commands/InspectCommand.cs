@@ -55,11 +55,11 @@ public static class InspectCommand
         var io = new Table().Title("inputs and outputs").AddColumns("kind", "name", "type", "shape");
         foreach (var i in s.Inputs)
         {
-            io.AddRow("input", Safe(i.Name), i.ElementType, Safe(i.Shape));
+            io.AddRow("input", Safe(i.Name), Safe(i.ElementType), Safe(i.Shape));
         }
         foreach (var o in s.Outputs)
         {
-            io.AddRow("output", Safe(o.Name), o.ElementType, Safe(o.Shape));
+            io.AddRow("output", Safe(o.Name), Safe(o.ElementType), Safe(o.Shape));
         }
         console.Write(io);
 

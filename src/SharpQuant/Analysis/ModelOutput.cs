@@ -67,7 +67,8 @@ public sealed record ModelOutput(string Name, OutputKind Kind, long? Size, strin
             throw new SharpQuantException($"the model has {graph.Outputs.Count} outputs; there is no output {index}");
         }
         var value = graph.Outputs[index];
-        return Classify(value.Name, value.ElementType, value.Shape, DecidingOp(value));
+        var typeText = value.NonTensorType is { } type ? Onnx.TypeProtoText.Format(type) : null;
+        return Classify(value.Name, value.ElementType, value.Shape, DecidingOp(value), typeText);
     }
 
     /// <summary>
@@ -135,7 +136,8 @@ public sealed record ModelOutput(string Name, OutputKind Kind, long? Size, strin
     private static bool IsBiasAdd(Node node) =>
         node.OpType == "Add" && node.Inputs.Count == 2 && node.Inputs.Count(i => i is { IsConstant: true }) == 1 && node.Inputs.All(i => i is not null);
 
-    private static ModelOutput Classify(string name, ElementType type, IReadOnlyList<Dim>? dims, string? endsIn)
+    /// <param name="typeText">The type of a sequence, optional or map output, as summaries show it.</param>
+    private static ModelOutput Classify(string name, ElementType type, IReadOnlyList<Dim>? dims, string? endsIn, string? typeText = null)
     {
         var shape = Shapes.Format(dims);
         ModelOutput Result(OutputKind kind, long? size, string nature) =>
@@ -143,7 +145,8 @@ public sealed record ModelOutput(string Name, OutputKind Kind, long? Size, strin
 
         if (type != ElementType.Float)
         {
-            return Result(OutputKind.Other, null, $"a {type.DisplayName()} output");
+            var text = typeText ?? type.DisplayName();
+            return Result(OutputKind.Other, null, $"{("aeiou".Contains(text[0]) ? "an" : "a")} {text} output");
         }
         if (endsIn is null)
         {

@@ -1,3 +1,5 @@
+using Google.Protobuf;
+
 namespace SharpQuant;
 
 public sealed partial class Graph
@@ -59,6 +61,8 @@ public sealed partial class Graph
     {
         to.ElementType = from.ElementType;
         to.Shape = from.Shape?.ToArray();
+        to.DefaultValue = from.DefaultValue?.Clone();
+        to.NonTensorType = from.NonTensorType?.Descriptor.Parser.ParseFrom(from.NonTensorType.ToByteString());
     }
 
     /// <summary>
@@ -207,13 +211,15 @@ public sealed partial class Graph
 public sealed partial class Graph
 {
     /// <summary>
-    /// Lets the graph take any batch size: the first dimension of every input and output becomes the symbol
+    /// Lets the graph take any batch size: the first dimension of every batch axis (<see cref="BatchAxes"/>: inputs
+    /// of rank 2 or more without a default, and the outputs that share their first dimension) becomes the symbol
     /// <paramref name="symbol"/>, and recorded shapes of intermediate values are dropped (ONNX Runtime infers them).
-    /// Models exported with batch 1 (such as the default ResNet18) can then calibrate and evaluate in batches.
+    /// Models exported with batch 1 (such as the default ResNet18) can then calibrate and evaluate in batches; other
+    /// inputs and outputs (an [8] parameter vector, say) keep their declared dims.
     /// </summary>
     public void MakeBatchDynamic(string symbol = "N")
     {
-        foreach (var v in _inputs.Concat(_outputs))
+        foreach (var v in BatchAxes.Of(this))
         {
             if (v.Shape is { Count: > 0 } shape)
             {

@@ -39,5 +39,8 @@ public sealed record GraphSummary(
             OnnxOps.UnknownNodes(graph).Select(n => $"{(n.IsStandardOnnx ? n.OpType : n.Domain + "." + n.OpType)} at '{Graph.DisplayName(n)}'").ToArray());
     }
 
-    private static ValueSummary Describe(Value v) => new(v.Name, v.ElementType.DisplayName(), Shapes.Format(v.Shape));
+    // A sequence, optional or map shows its whole type (its elements' shape included); it has no shape of its own.
+    private static ValueSummary Describe(Value v) => v.NonTensorType is { } type
+        ? new(v.Name, Onnx.TypeProtoText.Format(type), "-")
+        : new(v.Name, v.ElementType.DisplayName(), Shapes.Format(v.Shape));
 }

@@ -1,3 +1,5 @@
+using Google.Protobuf;
+
 namespace SharpQuant;
 
 /// <summary>Where a value is used: the consuming node and the input slot.</summary>
@@ -28,6 +30,18 @@ public sealed class Value
 
     /// <summary>The tensor for a constant (an initializer or a folded Constant node); null otherwise.</summary>
     public Tensor? ConstantValue { get; internal set; }
+
+    /// <summary>
+    /// For a graph input that the file also gives an initializer (IR version 4 and later): the value ONNX Runtime
+    /// uses when the input is not fed. The input stays an input (it is not a constant passes may fold).
+    /// </summary>
+    public Tensor? DefaultValue { get; internal set; }
+
+    /// <summary>
+    /// The file's type where it is not a plain tensor (a sequence, an optional, a map, a sparse tensor), kept as its
+    /// TypeProto message so that the interface round-trips; null for tensors, whose type is <see cref="ElementType"/>.
+    /// </summary>
+    public IMessage? NonTensorType { get; internal set; }
 
     public bool IsConstant => ConstantValue is not null;
     public bool IsGraphInput => Owner.Inputs.Contains(this);

@@ -46,12 +46,24 @@ internal static class OnnxExporter
                 g.Input.Add(ToValueInfo(c));
             }
         }
+        // An input's default is an initializer under the input's name: the input stays an input that may be fed.
+        foreach (var input in graph.Inputs.Where(i => i.DefaultValue is not null))
+        {
+            g.Initializer.Add(TensorProtoConverter.ToProto(input.DefaultValue!, input.Name));
+        }
         foreach (var node in graph.Nodes)
         {
             g.Node.Add(ToNodeProto(node));
         }
+        // The graph's outputs are written as they are, a value listed twice included (that is the model's interface);
+        // taps are added where they are not outputs already.
         var outputNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var output in graph.Outputs.Concat(extraOutputs ?? []))
+        foreach (var output in graph.Outputs)
+        {
+            g.Output.Add(ToValueInfo(output));
+            outputNames.Add(output.Name);
+        }
+        foreach (var output in extraOutputs ?? [])
         {
             if (outputNames.Add(output.Name))
             {
@@ -62,7 +74,7 @@ internal static class OnnxExporter
         {
             foreach (var output in node.Outputs)
             {
-                if (!outputNames.Contains(output.Name) && output.ElementType != ElementType.Undefined)
+                if (!outputNames.Contains(output.Name) && (output.ElementType != ElementType.Undefined || output.NonTensorType is not null))
                 {
                     g.ValueInfo.Add(ToValueInfo(output));
                 }
@@ -95,6 +107,11 @@ internal static class OnnxExporter
     private static Proto.ValueInfoProto ToValueInfo(Value value)
     {
         var vi = new Proto.ValueInfoProto { Name = value.Name };
+        if (value.NonTensorType is Proto.TypeProto type)
+        {
+            vi.Type = type.Clone();
+            return vi;
+        }
         if (value.ElementType == ElementType.Undefined)
         {
             return vi;

@@ -9,8 +9,11 @@ namespace SharpQuant.Onnx;
 /// </summary>
 internal static class OnnxImporter
 {
-    /// <summary>The opsets SharpQuant reads. Older models can be upgraded with ONNX's own tools first.</summary>
-    public const long MinOpset = 7;
+    /// <summary>
+    /// The default-domain opsets SharpQuant reads. Models below opset 7 are read as they are (their nodes keep their
+    /// old forms); <see cref="LegacyOpsetForms"/> refuses the few old forms whose meaning later opsets dropped.
+    /// </summary>
+    public const long MinOpset = 1;
     public const long MaxOpset = 23;
 
     public static Proto.ModelProto Parse(Stream stream, string source)
@@ -35,17 +38,30 @@ internal static class OnnxImporter
     public static Graph ToGraph(Proto.ModelProto model, ExternalDataResolver? externalData)
     {
         var info = ReadInfo(model);
-        var opset = info.OnnxOpset;
-        if (opset < MinOpset || opset > MaxOpset)
+        // A model of other domains only (training ops, say) imports no default opset, and has none to check.
+        if (info.Opsets.TryGetValue("", out var opset) && (opset < MinOpset || opset > MaxOpset))
         {
             throw new InvalidModelException($"the model uses ONNX opset {opset}; SharpQuant reads opsets {MinOpset} to {MaxOpset}");
         }
         var g = model.Graph;
         var graph = new Graph(info);
 
+        // Before IR version 4 every initializer must be listed as an input too, so the listing means nothing: those are
+        // constants. From version 4 on, an initializer of an input is that input's default, and the input can be fed.
+        var inputNames = g.Input.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var defaults = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var init in g.Initializer)
         {
-            graph.AddConstantNamed(init.Name, TensorProtoConverter.ToTensor(init, externalData));
+            var tensor = TensorProtoConverter.ToTensor(init, externalData);
+            if (model.IrVersion >= 4 && inputNames.Contains(init.Name))
+            {
+                if (!defaults.TryAdd(init.Name, tensor))
+                {
+                    throw new InvalidModelException($"initializer '{init.Name}' is given more than once");
+                }
+                continue;
+            }
+            graph.AddConstantNamed(init.Name, tensor);
         }
         if (g.SparseInitializer.Count > 0)
         {
@@ -53,13 +69,14 @@ internal static class OnnxImporter
         }
         foreach (var input in g.Input)
         {
-            // Before IR version 4 every initializer is also listed as an input; those are constants, not inputs.
             if (graph.FindValue(input.Name) is { IsConstant: true })
             {
                 continue;
             }
             var (type, shape) = ReadType(input);
-            graph.AddInput(input.Name, type, shape);
+            var value = graph.AddInput(input.Name, type, shape);
+            value.NonTensorType = NonTensorType(input);
+            value.DefaultValue = defaults.GetValueOrDefault(input.Name);
         }
 
         var pending = new List<(Node Node, Proto.NodeProto Proto)>();
@@ -135,6 +152,10 @@ internal static class OnnxImporter
             throw new InvalidModelException(e.Message);
         }
         graph.Validate();
+        if (info.Opsets.ContainsKey("") && opset < LegacyOpsetForms.FirstModernOpset)
+        {
+            LegacyOpsetForms.Check(graph, opset);
+        }
         Checks.ModelChecker.Check(graph);
         ModuleNamer.Assign(graph);
         return graph;
@@ -158,7 +179,13 @@ internal static class OnnxImporter
         info.Opsets.Clear();
         foreach (var o in model.OpsetImport)
         {
-            info.Opsets[o.Domain == "ai.onnx" ? "" : o.Domain] = o.Version;
+            // Two versions of one domain have no meaning; keeping either would change the model silently.
+            var domain = o.Domain == "ai.onnx" ? "" : o.Domain;
+            if (!info.Opsets.TryAdd(domain, o.Version))
+            {
+                var which = domain.Length == 0 ? "the default ONNX domain" : $"domain '{domain}'";
+                throw new InvalidModelException($"the model imports {which} twice (opsets {info.Opsets[domain]} and {o.Version}); a model imports each domain once");
+            }
         }
         foreach (var p in model.MetadataProps)
         {
@@ -198,8 +225,15 @@ internal static class OnnxImporter
         return ((ElementType)tensorType.ElemType, shape);
     }
 
+    /// <summary>The declared type where it is a sequence, optional, map or sparse tensor; null for tensors and untyped values.</summary>
+    private static Proto.TypeProto? NonTensorType(Proto.ValueInfoProto vi) =>
+        vi.Type is { } type && type.ValueCase is not (Proto.TypeProto.ValueOneofCase.TensorType or Proto.TypeProto.ValueOneofCase.None)
+            ? type.Clone()
+            : null;
+
     private static void ApplyType(Value value, Proto.ValueInfoProto vi)
     {
+        value.NonTensorType ??= NonTensorType(vi);
         var (type, shape) = ReadType(vi);
         if (type != ElementType.Undefined)
         {

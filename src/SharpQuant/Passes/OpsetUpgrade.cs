@@ -11,5 +11,13 @@ namespace SharpQuant.Passes;
 /// </summary>
 public static class OpsetUpgrade
 {
-    public static void RaiseTo(Graph graph, long target) => OpsetConverter.Raise(graph, target);
+    public static void RaiseTo(Graph graph, long target)
+    {
+        if (graph.Info.OnnxOpset < target && graph.Info.OnnxOpset < Onnx.LegacyOpsetForms.FirstModernOpset && graph.Info.Opsets.ContainsKey(""))
+        {
+            // Before opset 7 many ops had other attributes (consumed_inputs, broadcast, is_test) that the converters do not rewrite.
+            throw new SharpQuantException($"raising the opset from {graph.Info.OnnxOpset} is not supported: convert the model to opset 7 or later first");
+        }
+        OpsetConverter.Raise(graph, target);
+    }
 }

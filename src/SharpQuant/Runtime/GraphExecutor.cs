@@ -66,15 +66,15 @@ public sealed class GraphExecutor : IDisposable
         var pinned = new List<PinnedOrtValue>(_graph.Inputs.Count);
         try
         {
-            foreach (var input in _graph.Inputs)
+            // An input the file gives a default for may be left out; ONNX Runtime would use the same default.
+            var fed = _graph.Inputs
+                .Select(i => inputs.GetValueOrDefault(i.Name) ?? i.DefaultValue ?? throw new SharpQuantException($"model input '{i.Name}' was not given"))
+                .ToList();
+            foreach (var tensor in fed)
             {
-                if (!inputs.TryGetValue(input.Name, out var tensor))
-                {
-                    throw new SharpQuantException($"model input '{input.Name}' was not given");
-                }
                 pinned.Add(new PinnedOrtValue(tensor));
             }
-            var signature = string.Join(';', _graph.Inputs.Select(i => Shapes.Format(inputs[i.Name].Shape)));
+            var signature = string.Join(';', fed.Select(t => Shapes.Format(t.Shape)));
             // Output shapes that depend on input values (not only input shapes) would not fit the bound buffers:
             // such a run fails inside ONNX Runtime and is simply repeated with outputs it allocates itself.
             if (reuse is not null && reuse.TryGetOutputs(signature, cached.OutputNames, out var bound) && TryRunInto(cached, pinned, bound))

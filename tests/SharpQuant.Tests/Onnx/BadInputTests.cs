@@ -80,9 +80,11 @@ public class BadInputTests
     public void UnsupportedOpsetIsRefused()
     {
         var model = ProtoModels.AddRelu();
-        model.OpsetImport[0].Version = 5;
+        model.OpsetImport[0].Version = 24;
         var e = Assert.Throws<InvalidModelException>(() => OnnxModel.Load(model.Bytes()));
-        Assert.Contains("opset 5", e.Message);
+        Assert.Equal("the model uses ONNX opset 24; SharpQuant reads opsets 1 to 23", e.Message);
+        model.OpsetImport[0].Version = 0;
+        Assert.Contains("opset 0", Assert.Throws<InvalidModelException>(() => OnnxModel.Load(model.Bytes())).Message);
     }
 
     private static Proto.ModelProto WithExternalWeight(string location)
