@@ -176,10 +176,7 @@ public static class EvaluateCommand
                 if (data is not null)
                 {
                     sampleNames.AddRange(data.Samples);
-                    foreach (var skipped in data.Skipped)
-                    {
-                        context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-                    }
+                    SkippedImageWarnings.Write(context.Error, data.SkippedImages);
                 }
                 var modelNames = new[] { floatPath }.Concat(candidatePaths).ToList();
                 var accuracies = textSet is null ? null : accuracy.Select(a => a.Report()).ToList();

@@ -209,10 +209,7 @@ public static class FinetuneCommand
         using var presetResources = imagePreset as IDisposable;
         var data = new ImageBatches(imageFolder!, imagePreset, batchSize, includeFlips: true);
         var batches = data.Batches().ToList();
-        foreach (var skipped in data.Skipped)
-        {
-            context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-        }
+        SkippedImageWarnings.Write(context.Error, data.SkippedImages);
         what = data.Describe();
         return batches;
     }

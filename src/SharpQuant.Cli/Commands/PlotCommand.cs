@@ -133,10 +133,7 @@ public static class PlotCommand
                 SimCalibration.WithProgress(console, sim, Limit(data.Batches(), limit), totalBatches);
                 var histograms = SimCalibration.Track(console, "activation histograms", totalBatches, progress =>
                     ActivationHistograms.Collect(sim, Limit(data.Batches(), limit), q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
-                foreach (var skipped in data.Skipped)
-                {
-                    context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-                }
+                SkippedImageWarnings.Write(context.Error, data.SkippedImages);
                 var used = limit is { } l ? Math.Min(l, data.Samples.Count) : data.Samples.Count;
                 console.MarkupLine($"calibrated ({Markup.Escape(config.Activation!.Describe())}) and measured activations on {used} image{(used == 1 ? "" : "s")}");
                 written.AddRange(ModelFigures.WriteActivationHistograms(histograms, folder, $"{used} image{(used == 1 ? "" : "s")}"));
@@ -200,10 +197,7 @@ public static class PlotCommand
             SimCalibration.WithProgress(console, sim, Limit(data.Batches(), limit), totalBatches);
             var sensitivity = SimCalibration.Track(console, "backpropagating", totalBatches, progress =>
                 SensitivityAnalysis.Run(sim, Limit(data.Batches(), limit), seed, q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
-            foreach (var skipped in data.Skipped)
-            {
-                context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-            }
+            SkippedImageWarnings.Write(context.Error, data.SkippedImages);
             var used = sensitivity.Samples;
             console.MarkupLine($"calibrated ({Markup.Escape(config.Activation!.Describe())}) and backpropagated {Markup.Escape(sensitivity.DescribeTarget())} " +
                 $"on {used} image{(used == 1 ? "" : "s")}: {Markup.Escape(sensitivity.DescribeGradient())}");

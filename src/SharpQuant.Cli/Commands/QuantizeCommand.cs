@@ -111,10 +111,7 @@ public static class QuantizeCommand
                 // Kept for empirical bias correction; a calibration set is a few dozen images, not a data set.
                 calibration = correction == "empirical" ? data.Batches().ToList() : null;
                 SimCalibration.WithProgress(console, sim, calibration ?? data.Batches(), data.ExpectedBatches);
-                foreach (var skipped in data.Skipped)
-                {
-                    context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-                }
+                SkippedImageWarnings.Write(context.Error, data.SkippedImages);
             }
             else
             {

@@ -216,10 +216,7 @@ public static class ReportCommand
         {
             SimCalibration.WithProgress(console, s.Sim, batches, batches.Count, $"calibrating {s.Label}");
         }
-        foreach (var skipped in data.Skipped)
-        {
-            error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-        }
+        SkippedImageWarnings.Write(error, data.SkippedImages);
         return new CalibrationSummary(data.DescribeCalibration());
     }
 
@@ -292,7 +289,7 @@ public static class ReportCommand
             () => $"{folder}: {split.Describe()}",
             () => Set(ImageSet.Calibration, "1st, 3rd, …", "for evaluation"),
             () => Set(ImageSet.Evaluation, "2nd, 4th, …", "for calibration"),
-            () => calibration.Skipped);
+            () => calibration.SkippedImages);
     }
 
     private static string Images(int count) => count == 1 ? "1 image" : $"{count} images";
@@ -359,13 +356,13 @@ public static class ReportCommand
         Func<string> describe,
         Func<string> describeCalibration,
         Func<string> describeEvaluation,
-        Func<IReadOnlyList<string>> skipped)
+        Func<IReadOnlyList<SkippedImage>> skipped)
     {
         public List<Tensor> Calibration() => calibration();
         public List<(Tensor Input, int[]? Labels)> Evaluation() => evaluation();
         public string Describe() => describe();
         public string DescribeCalibration() => describeCalibration();
         public string DescribeEvaluation() => describeEvaluation();
-        public IReadOnlyList<string> Skipped => skipped();
+        public IReadOnlyList<SkippedImage> SkippedImages => skipped();
     }
 }

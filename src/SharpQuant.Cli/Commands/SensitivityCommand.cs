@@ -86,10 +86,7 @@ public static class SensitivityCommand
                 using var presetResources = imagePreset as IDisposable;
                 var data = new ImageBatches(imageFolder, imagePreset, parse.GetValue(batch));
                 batches = data.Batches().ToList();
-                foreach (var skipped in data.Skipped)
-                {
-                    context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-                }
+                SkippedImageWarnings.Write(context.Error, data.SkippedImages);
             }
             else
             {
