@@ -1,3 +1,4 @@
+using SharpQuant.IO;
 using SkiaSharp;
 
 namespace SharpQuant.Data;
@@ -92,6 +93,11 @@ public static class ImageFiles
 
     private static SKCodec OpenCodec(string path)
     {
+        // Checked before SkiaSharp opens the file: a FIFO named a.jpg would block the run forever.
+        if (RegularFiles.Problem(path) is { } problem)
+        {
+            throw new SharpQuantException($"'{path}' {problem}");
+        }
         var codec = SKCodec.Create(path, out var result)
             ?? throw new SharpQuantException(result == SKCodecResult.IncompleteInput
                 ? $"'{path}' is truncated: it ends inside its image header"

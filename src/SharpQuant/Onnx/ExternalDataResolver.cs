@@ -1,3 +1,4 @@
+using SharpQuant.IO;
 using Proto = global::Onnx;
 
 namespace SharpQuant.Onnx;
@@ -56,6 +57,10 @@ internal sealed class ExternalDataResolver
         if (!File.Exists(full))
         {
             throw new ExternalDataException($"tensor '{tensorName}' needs external data file '{location}', which does not exist");
+        }
+        if (RegularFiles.Problem(full) is { } problem)
+        {
+            throw new ExternalDataException($"tensor '{tensorName}' needs external data file '{location}', which {problem}");
         }
         var target = new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true);
         if (target is not null && !IsInside(Path.GetFullPath(target.FullName)))

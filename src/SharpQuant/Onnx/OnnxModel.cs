@@ -12,6 +12,11 @@ public static class OnnxModel
         {
             throw new InvalidModelException(Directory.Exists(path) ? $"'{path}' is a folder, not an ONNX file" : $"model file '{path}' does not exist");
         }
+        // Checked before opening: opening a FIFO would block until something writes to it.
+        if (RegularFiles.Problem(path) is { } problem)
+        {
+            throw new InvalidModelException($"model file '{path}' {problem}");
+        }
         using var stream = File.OpenRead(path);
         var proto = OnnxImporter.Parse(stream, path);
         var folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";

@@ -163,6 +163,27 @@ public class HostileImageTests
         Assert.Contains("d-cut.png' is truncated", warnings[2]);
     }
 
+    [SkippableFact]
+    public void FifoNamedLikeAnImageIsSkippedWithoutBlocking()
+    {
+        SpecialFiles.RequirePosix();
+        using var temp = TestData.NewTempFolder();
+        var fifo = SpecialFiles.Fifo(temp.File("a.jpg"));
+        File.WriteAllBytes(temp.File("b.png"), PngBytes.Gradient(64, 48));
+        File.WriteAllBytes(temp.File("c.png"), PngBytes.Gradient(48, 64));
+        var preset = new PpocrClsPreset();
+
+        Assert.Equal($"'{fifo}' is a FIFO (named pipe), not a regular file", NoHang.Throws<SharpQuantException>(() => ImageFiles.Decode(fifo)).Message);
+        var whole = new ImageBatches(temp.Path, preset, 4);
+        Assert.Equal(2, NoHang.Run(() => whole.Batches().Sum(t => t.Shape[0])));
+        Assert.Equal($"'{fifo}' is a FIFO (named pipe), not a regular file", Assert.Single(whole.SkippedImages).Reason);
+        // With a split the FIFO is left out with the other unreadable headers, before the alternation.
+        var evaluation = NoHang.Run(() => new ImageBatches(temp.Path, preset, 4, new CropPlan(seed: 1), ImageSet.Evaluation));
+        Assert.Equal(10, NoHang.Run(() => evaluation.Batches().Sum(t => t.Shape[0])));
+        Assert.All(evaluation.Samples, s => Assert.StartsWith("c.png [", s));
+        Assert.Equal([fifo], evaluation.Skipped);
+    }
+
     private static byte[] Jpeg()
     {
         using var bitmap = SKBitmap.Decode(PngBytes.Gradient(64, 48));
