@@ -79,9 +79,9 @@ public static class FinetuneCommand
         {
             var clock = Stopwatch.StartNew();
             var path = ModelArgument.Resolve(parse.GetValue(model));
-            var outPath = OutputPath.Check(parse.GetValue(output)!, path);
+            var outPath = OutputPath.Check(parse.GetValue(output)!, path, parse.GetValue(images));
             var simPath = SimulationPath(outPath);
-            OutputPath.Check(simPath, path);
+            OutputPath.Check(simPath, path, parse.GetValue(images));
             var (wb, ab) = (parse.GetValue(wbits), parse.GetValue(abits));
             if (wb is < 2 or > 16 || ab is < 2 or > 16)
             {

@@ -52,7 +52,7 @@ public static class QuantizeCommand
         {
             var clock = Stopwatch.StartNew();
             var path = ModelArgument.Resolve(parse.GetValue(model));
-            var outPath = OutputPath.Check(parse.GetValue(output)!, path);
+            var outPath = OutputPath.Check(parse.GetValue(output)!, path, parse.GetValue(images));
             var asJson = parse.GetValue(json);
             // With --json the progress and the summary go to stderr, so stdout holds only the JSON document.
             var console = ConsoleOutput.For(asJson ? context.Error : context.Out);

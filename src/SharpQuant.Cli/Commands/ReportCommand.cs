@@ -57,7 +57,7 @@ public static class ReportCommand
         {
             var clock = Stopwatch.StartNew();
             var path = ModelArgument.Resolve(parse.GetValue(model));
-            var outPath = OutputPath.Check(parse.GetValue(output)!, path);
+            var outPath = OutputPath.Check(parse.GetValue(output)!, path, parse.GetValue(images));
             var imageFolder = parse.GetValue(images);
             var textLines = parse.GetValue(textOrientation);
             var batchSize = parse.GetValue(batch);

@@ -44,7 +44,7 @@ public static class SensitivityCommand
             var clock = Stopwatch.StartNew();
             var given = parse.GetValue(model);
             var path = ModelArgument.Resolve(given);
-            var outPath = parse.GetValue(output) is { } o ? OutputPath.Check(o, path) : null;
+            var outPath = parse.GetValue(output) is { } o ? OutputPath.Check(o, path, parse.GetValue(images)) : null;
             var asJson = parse.GetValue(json);
             var console = ConsoleOutput.For(asJson ? context.Error : context.Out);
             var selected = ParseModes(parse.GetValue(modes)!);

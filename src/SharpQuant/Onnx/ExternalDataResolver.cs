@@ -21,13 +21,13 @@ internal sealed class ExternalDataResolver
         _realFolder = new Lazy<string>(() => RealPath.Resolve(_folder));
     }
 
+    /// <summary>The real path of the file an external tensor is read from, after every check <see cref="Read"/> makes on it.</summary>
+    public string PathOf(Proto.TensorProto tensor) => ResolveInsideFolder(LocationOf(tensor), tensor.Name);
+
     public byte[] Read(Proto.TensorProto tensor, long expectedBytes)
     {
         var entries = tensor.ExternalData.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
-        if (!entries.TryGetValue("location", out var location) || location.Length == 0)
-        {
-            throw new ExternalDataException($"tensor '{tensor.Name}' is external but names no location");
-        }
+        var location = LocationOf(tensor);
         var path = ResolveInsideFolder(location, tensor.Name);
         var offset = entries.TryGetValue("offset", out var o) ? ParseNonNegative(o, "offset", tensor.Name) : 0;
         var length = entries.TryGetValue("length", out var l) ? ParseNonNegative(l, "length", tensor.Name) : expectedBytes;
@@ -92,6 +92,11 @@ internal sealed class ExternalDataResolver
         }
         return real;
     }
+
+    private static string LocationOf(Proto.TensorProto tensor) =>
+        tensor.ExternalData.LastOrDefault(e => e.Key == "location")?.Value is { Length: > 0 } location
+            ? location
+            : throw new ExternalDataException($"tensor '{tensor.Name}' is external but names no location");
 
     private static long ParseNonNegative(string text, string key, string tensorName) =>
         long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v)
