@@ -98,7 +98,7 @@ public static class OutputPath
         try
         {
             created = CreatedFolders.Create(folder);
-            using var probe = new FileStream(Path.Combine(folder, $".sharpquant-probe-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            using var probe = new FileStream(TempFiles.For(Path.Combine(folder, "sharpquant-probe")), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

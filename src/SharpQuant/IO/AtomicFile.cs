@@ -3,7 +3,7 @@ namespace SharpQuant.IO;
 /// <summary>
 /// Writes files so that a reader never sees half a file: the content goes to a temporary file in the same folder,
 /// which is moved into place only when complete. A failure removes the temporary file (and the folders the write
-/// created) and leaves the target as it was. A character device such as /dev/null, or one of this process's own
+/// created) and leaves the target as it was; temporaries that killed runs left are removed (see <see cref="TempFiles"/>). A character device such as /dev/null, or one of this process's own
 /// streams (/dev/stdout), is written directly instead; other special files are refused (see <see cref="OutputTarget"/>).
 /// </summary>
 public static class AtomicFile
@@ -19,7 +19,8 @@ public static class AtomicFile
         var full = target.FullPath;
         var folder = Path.GetDirectoryName(full) ?? ".";
         var created = CreatedFolders.Create(folder);
-        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        TempFiles.RemoveStale(folder);
+        var temp = TempFiles.For(full);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -73,7 +74,7 @@ public static class AtomicFile
         }
         catch (IOException)
         {
-            // Best effort: the temporary name is unique, a leftover harms nothing.
+            // Best effort: the temporary name is unique, and the next write beside it removes a leftover.
         }
         catch (UnauthorizedAccessException)
         {
