@@ -3,7 +3,8 @@ namespace SharpQuant.IO;
 /// <summary>
 /// Writes files so that a reader never sees half a file: the content goes to a temporary file in the same folder,
 /// which is moved into place only when complete. A failure removes the temporary file (and the folders the write
-/// created) and leaves the target as it was; temporaries that killed runs left are removed (see <see cref="TempFiles"/>). A character device such as /dev/null, or one of this process's own
+/// created) and leaves the target as it was; temporaries that killed runs left behind are removed by the next write
+/// beside them (see <see cref="TempFiles"/>). A character device such as /dev/null, or one of this process's own
 /// streams (/dev/stdout), is written directly instead; other special files are refused (see <see cref="OutputTarget"/>).
 /// </summary>
 public static class AtomicFile
