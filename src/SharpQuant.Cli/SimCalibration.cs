@@ -35,7 +35,7 @@ public static class SimCalibration
     }
 
     /// <summary>Data-free activation ranges; prints what was set and warns (on <paramref name="error"/>) about every quantizer left out.</summary>
-    public static DataFreeRangeReport DataFree(IAnsiConsole console, TextWriter error, QuantSim sim, (double Lo, double Hi) inputRange)
+    public static DataFreeRangeReport DataFree(IAnsiConsole console, TextWriter error, QuantSim sim, (double Lo, double Hi)? inputRange)
     {
         var free = DataFreeRanges.Apply(sim, inputRange);
         console.MarkupLine(free.Skipped.Count == 0

@@ -172,10 +172,7 @@ public static class EvaluateCommand
                 if (given is not null)
                 {
                     sampleNames.AddRange(given.Source.Samples);
-                    foreach (var skipped in given.Source.Skipped)
-                    {
-                        context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-                    }
+                    SkippedImageWarnings.Write(context.Error, given.Source.Skipped);
                 }
                 var modelNames = new[] { floatPath }.Concat(candidatePaths).ToList();
                 var accuracies = textSet is null ? null : accuracy.Select(a => a.Report()).ToList();
@@ -201,7 +198,7 @@ public static class EvaluateCommand
                             calibration = s.FilesIn(ImageSet.Calibration).Count,
                             evaluation = s.FilesIn(ImageSet.Evaluation).Count,
                         } : null,
-                        skipped = given?.Source.Skipped ?? [],
+                        skipped = given?.Source.Skipped.Select(s => s.File).ToArray() ?? [],
                         accuracy = accuracies is null ? null : modelNames.Zip(accuracies, (m, a) => new { model = m, top1 = a.Top1, correct = a.Top1Correct, samples = a.Samples }),
                         candidates = candidates.Select(c => new { model = c.Path, fidelity = OutputJson.Of(c.Fidelity.Report()) }),
                         topK = classNames is null ? null : sampleNames.Zip(topK, (sample, predictions) => new

@@ -79,9 +79,9 @@ public static class FinetuneCommand
         {
             var clock = Stopwatch.StartNew();
             var path = ModelArgument.Resolve(parse.GetValue(model));
-            var outPath = OutputPath.Check(parse.GetValue(output)!, path);
+            var outPath = OutputPath.Check(parse.GetValue(output)!, path, data.ImageFolder(parse), data.TensorFolder(parse));
             var simPath = SimulationPath(outPath);
-            OutputPath.Check(simPath, path);
+            OutputPath.Check(simPath, path, data.ImageFolder(parse), data.TensorFolder(parse));
             var (wb, ab) = (parse.GetValue(wbits), parse.GetValue(abits));
             if (wb is < 2 or > 16 || ab is < 2 or > 16)
             {
@@ -208,10 +208,7 @@ public static class FinetuneCommand
         }
         using var given = data.Open(parse, graph, path, batchSize, split: null, seed: 0, includeFlips: true)!;
         var batches = given.SingleInputBatches().ToList();
-        foreach (var skipped in given.Source.Skipped)
-        {
-            context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-        }
+        SkippedImageWarnings.Write(context.Error, given.Source.Skipped);
         what = $"{given.Source.Describe()}; {given.Preprocessing}";
         return batches;
     }

@@ -132,10 +132,7 @@ public static class PlotCommand
                 SimCalibration.WithProgress(console, sim, Limit(images.Batches(), limit), totalBatches);
                 var histograms = SimCalibration.Track(console, "activation histograms", totalBatches, progress =>
                     ActivationHistograms.Collect(sim, Limit(images.Batches(), limit), q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
-                foreach (var skipped in images.Skipped)
-                {
-                    context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-                }
+                SkippedImageWarnings.Write(context.Error, images.SkippedImages);
                 var used = limit is { } l ? Math.Min(l, images.Samples.Count) : images.Samples.Count;
                 console.MarkupLine($"calibrated ({Markup.Escape(config.Activation!.Describe())}) and measured activations on {used} image{(used == 1 ? "" : "s")}");
                 written.AddRange(ModelFigures.WriteActivationHistograms(histograms, folder, $"{used} image{(used == 1 ? "" : "s")}"));
@@ -202,10 +199,7 @@ public static class PlotCommand
             SimCalibration.WithProgress(console, sim, Limit(images.Batches(), limit), totalBatches);
             var sensitivity = SimCalibration.Track(console, "backpropagating", totalBatches, progress =>
                 SensitivityAnalysis.Run(sim, Limit(images.Batches(), limit), seed, q => selection.Matches(q.Target), progress: progress, totalBatches: totalBatches));
-            foreach (var skipped in images.Skipped)
-            {
-                context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-            }
+            SkippedImageWarnings.Write(context.Error, images.SkippedImages);
             var used = sensitivity.Samples;
             console.MarkupLine($"calibrated ({Markup.Escape(config.Activation!.Describe())}) and backpropagated {Markup.Escape(sensitivity.DescribeTarget())} " +
                 $"on {used} image{(used == 1 ? "" : "s")}: {Markup.Escape(sensitivity.DescribeGradient())}");

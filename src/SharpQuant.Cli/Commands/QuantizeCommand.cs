@@ -53,7 +53,7 @@ public static class QuantizeCommand
         {
             var clock = Stopwatch.StartNew();
             var path = ModelArgument.Resolve(parse.GetValue(model));
-            var outPath = OutputPath.Check(parse.GetValue(output)!, path);
+            var outPath = OutputPath.Check(parse.GetValue(output)!, path, data.ImageFolder(parse), data.TensorFolder(parse));
             var asJson = parse.GetValue(json);
             // With --json the progress and the summary go to stderr, so stdout holds only the JSON document.
             var console = ConsoleOutput.For(asJson ? context.Error : context.Out);
@@ -95,9 +95,12 @@ public static class QuantizeCommand
             // The data are fitted to the model's input (and checked against it) before any model work.
             var splitSet = parse.GetValue(split) is { } set ? EvaluateCommand.ParseSet(set) : (ImageSet?)null;
             using var given = data.Open(parse, graph, path, parse.GetValue(batch), splitSet, parse.GetValue(seed), includeFlips: true);
-            var dataFreePreset = given is null ? data.FitPreset(parse, graph, path) : null;
+            // Data-free ranges start from the model input's range, which a preset knows for images; the input quantizer
+            // of a model whose input is not an image has no range and stays float (said below, as any other left out).
+            var notImage = "";
+            var dataFreePreset = given is null && ImageInput.IsImageModel(graph, out notImage) ? data.FitPreset(parse, graph, path) : null;
             using var dataFreeResources = dataFreePreset as IDisposable;
-            console.MarkupLine($"data: {Markup.Escape(given?.Preprocessing ?? "data-free, input range of preset " + dataFreePreset!.Describe())}");
+            console.MarkupLine($"data: {Markup.Escape(given?.Preprocessing ?? (dataFreePreset is null ? "data-free, no input range: " + notImage : "data-free, input range of preset " + dataFreePreset.Describe()))}");
             graph = graph.FoldBatchNorm();
             if (parse.GetValue(equalize))
             {
@@ -113,14 +116,11 @@ public static class QuantizeCommand
                 // Kept for empirical bias correction; a calibration set is a few dozen samples, not a data set.
                 calibration = correction == "empirical" ? source.Batches().ToList() : null;
                 SimCalibration.WithProgress(console, sim, calibration ?? source.Batches(), source.ExpectedBatches);
-                foreach (var skipped in source.Skipped)
-                {
-                    context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-                }
+                SkippedImageWarnings.Write(context.Error, source.Skipped);
             }
             else
             {
-                SimCalibration.DataFree(console, context.Error, sim, dataFreePreset!.InputRange);
+                SimCalibration.DataFree(console, context.Error, sim, dataFreePreset?.InputRange);
             }
             if (correction is not null)
             {
@@ -166,7 +166,7 @@ public static class QuantizeCommand
                     images = given?.Images?.Images ?? 0,
                     samples = source?.Samples.Count ?? 0,
                     calibration = source?.Describe(),
-                    skipped = source?.Skipped ?? [],
+                    skipped = source?.Skipped.Select(s => s.File).ToArray() ?? [],
                     quantizers = QParamsReport.Of(sim),
                 }));
             }

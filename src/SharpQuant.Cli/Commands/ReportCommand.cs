@@ -56,7 +56,7 @@ public static class ReportCommand
         {
             var clock = Stopwatch.StartNew();
             var path = ModelArgument.Resolve(parse.GetValue(model));
-            var outPath = OutputPath.Check(parse.GetValue(output)!, path);
+            var outPath = OutputPath.Check(parse.GetValue(output)!, path, data.ImageFolder(parse), data.TensorFolder(parse));
             var hasData = data.HasData(parse);
             var textLines = parse.GetValue(textOrientation);
             var batchSize = parse.GetValue(batch);
@@ -221,10 +221,7 @@ public static class ReportCommand
         {
             SimCalibration.WithProgress(console, s.Sim, batches, batches.Count, $"calibrating {s.Label}");
         }
-        foreach (var skipped in data.Skipped)
-        {
-            error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-        }
+        SkippedImageWarnings.Write(error, data.SkippedImages);
         return new CalibrationSummary(data.DescribeCalibration());
     }
 
@@ -297,7 +294,7 @@ public static class ReportCommand
             () => $"{folder}: {split.Describe()}",
             () => Set(ImageSet.Calibration, "1st, 3rd, …", "for evaluation"),
             () => Set(ImageSet.Evaluation, "2nd, 4th, …", "for calibration"),
-            () => calibration.Skipped);
+            () => calibration.SkippedImages);
     }
 
     private static string Images(int count) => count == 1 ? "1 image" : $"{count} images";
@@ -378,13 +375,13 @@ public static class ReportCommand
         Func<string> describe,
         Func<string> describeCalibration,
         Func<string> describeEvaluation,
-        Func<IReadOnlyList<string>> skipped)
+        Func<IReadOnlyList<SkippedImage>> skipped)
     {
         public List<Tensor> Calibration() => calibration();
         public List<(Tensor Input, int[]? Labels)> Evaluation() => evaluation();
         public string Describe() => describe();
         public string DescribeCalibration() => describeCalibration();
         public string DescribeEvaluation() => describeEvaluation();
-        public IReadOnlyList<string> Skipped => skipped();
+        public IReadOnlyList<SkippedImage> SkippedImages => skipped();
     }
 }

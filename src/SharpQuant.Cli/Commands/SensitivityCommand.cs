@@ -44,7 +44,7 @@ public static class SensitivityCommand
             var clock = Stopwatch.StartNew();
             var given = parse.GetValue(model);
             var path = ModelArgument.Resolve(given);
-            var outPath = parse.GetValue(output) is { } o ? OutputPath.Check(o, path) : null;
+            var outPath = parse.GetValue(output) is { } o ? OutputPath.Check(o, path, data.ImageFolder(parse), data.TensorFolder(parse)) : null;
             var asJson = parse.GetValue(json);
             var console = ConsoleOutput.For(asJson ? context.Error : context.Out);
             var selected = ParseModes(parse.GetValue(modes)!);
@@ -88,10 +88,7 @@ public static class SensitivityCommand
                 using var fed = data.Open(parse, graph, path, parse.GetValue(batch), split: null, seed: 0, includeFlips: false)!;
                 batches = fed.SingleInputBatches().ToList();
                 console.MarkupLine($"data: {Markup.Escape(fed.Source.Describe())}; {Markup.Escape(fed.Preprocessing)}");
-                foreach (var skipped in fed.Source.Skipped)
-                {
-                    context.Error.WriteLine($"warning: skipped '{skipped}': not a decodable image");
-                }
+                SkippedImageWarnings.Write(context.Error, fed.Source.Skipped);
             }
             else
             {

@@ -29,6 +29,10 @@ public sealed partial class Labels
         {
             throw new SharpQuantException($"label file '{path}' does not exist");
         }
+        if (SharpQuant.IO.RegularFiles.Problem(path) is { } problem)
+        {
+            throw new SharpQuantException($"label file '{path}' {problem}");
+        }
         return Parse(File.ReadAllLines(path), path);
     }
 

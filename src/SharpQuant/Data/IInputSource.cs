@@ -18,7 +18,7 @@ public interface IInputSource
     IReadOnlyList<string> Samples { get; }
 
     /// <summary>Files left out of the last pass, with the reason.</summary>
-    IReadOnlyList<string> Skipped { get; }
+    IReadOnlyList<SkippedImage> Skipped { get; }
 
     /// <summary>What the last pass used, with its counts.</summary>
     string Describe();

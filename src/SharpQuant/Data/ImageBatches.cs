@@ -4,15 +4,16 @@ namespace SharpQuant.Data;
 /// Streams a folder of images as batches for a model: decoded, preprocessed by a preset, stacked, one batch at a
 /// time so memory stays bounded however many images there are. Either every image whole (and optionally its mirror
 /// image), or one set of an <see cref="ImageSplit"/>: the <see cref="CropPlan"/> variants of the calibration or the
-/// evaluation images. Files that do not decode are skipped and listed in <see cref="Skipped"/>; a folder without
-/// any usable image is an error.
+/// evaluation images. Files that do not decode (not an image, truncated, corrupt, more pixels than
+/// <see cref="ImageFiles.MaxPixels"/>) are skipped and listed in <see cref="SkippedImages"/> with the reason; a folder
+/// without any usable image is an error.
 /// </summary>
 public sealed class ImageBatches
 {
-    private readonly List<string> _skipped = [];
+    private readonly List<SkippedImage> _skipped = [];
     private readonly List<string> _samples = [];
     private int _images;
-    private readonly IReadOnlyList<string> _undecodable = [];
+    private readonly IReadOnlyList<SkippedImage> _undecodable = [];
 
     /// <summary>Every image whole, in name order, and with <paramref name="includeFlips"/> also mirrored.</summary>
     public ImageBatches(string folder, ImagePreset preset, int batchSize, bool includeFlips = false)
@@ -35,8 +36,11 @@ public sealed class ImageBatches
     public ImageBatches(string folder, ImagePreset preset, int batchSize, CropPlan plan, ImageSet set)
         : this(folder, preset, batchSize, plan.IncludeFlips)
     {
-        _undecodable = Files.Where(f => !ImageFiles.CanDecode(f)).ToList();
-        var usable = Files.Except(_undecodable).ToList();
+        _undecodable = Files.Select(f => (File: f, Problem: ImageFiles.HeaderProblem(f)))
+            .Where(f => f.Problem is not null)
+            .Select(f => new SkippedImage(f.File, f.Problem!))
+            .ToList();
+        var usable = Files.Except(_undecodable.Select(s => s.File)).ToList();
         if (usable.Count == 0)
         {
             throw new SharpQuantException($"none of the {Files.Count} image files in '{folder}' could be decoded ({Names(_undecodable)})");
@@ -65,7 +69,11 @@ public sealed class ImageBatches
     /// <summary>The set streamed with a split.</summary>
     public ImageSet? Set { get; }
 
-    public IReadOnlyList<string> Skipped => _skipped;
+    /// <summary>The files of the last pass that gave no sample.</summary>
+    public IReadOnlyList<string> Skipped => _skipped.Select(s => s.File).ToList();
+
+    /// <summary>The files of the last pass that gave no sample, each with the reason.</summary>
+    public IReadOnlyList<SkippedImage> SkippedImages => _skipped;
 
     /// <summary>The names of the samples of the last pass, in batch order (file names, or <see cref="ImageVariant.Name"/>).</summary>
     public IReadOnlyList<string> Samples => _samples;
@@ -100,20 +108,23 @@ public sealed class ImageBatches
         var files = Split is { } split ? split.FilesIn(Set!.Value) : Files;
         foreach (var file in files)
         {
-            RgbImage image;
+            List<(string Name, Tensor Tensor)> samples;
             try
             {
-                image = ImageFiles.Decode(file);
+                // All variants of a file are made before any enters a batch: a failure in the preset's resize
+                // (an image too long for its aspect ratio) skips the whole file, as a failed decode does.
+                var image = ImageFiles.Decode(file);
+                samples = VariantsOf(file, image).Select(v => (v.Name, Preset.ToTensor(v.Image))).ToList();
             }
-            catch (SharpQuantException)
+            catch (SharpQuantException e)
             {
-                _skipped.Add(file);
+                _skipped.Add(new SkippedImage(file, e.Message));
                 continue;
             }
             _images++;
-            foreach (var (name, variant) in VariantsOf(file, image))
+            foreach (var (name, tensor) in samples)
             {
-                pending.Add(Preset.ToTensor(variant));
+                pending.Add(tensor);
                 _samples.Add(name);
                 if (pending.Count == BatchSize)
                 {
@@ -150,6 +161,6 @@ public sealed class ImageBatches
         }
     }
 
-    private static string Names(IReadOnlyList<string> files) =>
-        string.Join(", ", files.Take(3).Select(Path.GetFileName)) + (files.Count > 3 ? ", ..." : "");
+    private static string Names(IReadOnlyList<SkippedImage> files) =>
+        string.Join(", ", files.Take(3).Select(f => Path.GetFileName(f.File))) + (files.Count > 3 ? ", ..." : "");
 }

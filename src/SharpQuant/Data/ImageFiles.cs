@@ -1,3 +1,4 @@
+using SharpQuant.IO;
 using SkiaSharp;
 
 namespace SharpQuant.Data;
@@ -23,23 +24,100 @@ public static class ImageFiles
             .ToList();
     }
 
-    /// <summary>Whether the file starts like an image SkiaSharp decodes; reads the header only, so a truncated file may still fail <see cref="Decode"/>.</summary>
-    public static bool CanDecode(string path)
+    /// <summary>
+    /// The most pixels an image may have, in the file or after a preset's resize: 100 megapixels, above the full
+    /// resolution of today's cameras (about 50 MP) and about 1.2 GB while decoded (the RGBA bitmap, its copy and
+    /// the RGB bytes). A header that promises more (a 30000×30000 PNG, a decompression bomb) is refused before any
+    /// pixel is allocated, so one hostile file cannot abort a run over a folder of good photos.
+    /// </summary>
+    public const long MaxPixels = 100_000_000;
+
+    /// <summary>
+    /// Whether the file starts like an image SkiaSharp decodes, within <see cref="MaxPixels"/>; reads the header
+    /// only, so a truncated file may still fail <see cref="Decode"/>.
+    /// </summary>
+    public static bool CanDecode(string path) => HeaderProblem(path) is null;
+
+    /// <summary>Why the file's header is not that of a decodable image of a usable size; null when it is.</summary>
+    public static string? HeaderProblem(string path)
     {
-        using var codec = SKCodec.Create(path);
-        return codec is not null;
+        try
+        {
+            using var codec = OpenCodec(path);
+            return null;
+        }
+        catch (SharpQuantException e)
+        {
+            return e.Message;
+        }
     }
 
+    /// <summary>
+    /// Decodes the whole image, or fails with a <see cref="SharpQuantException"/> saying why: not an image, more
+    /// pixels than <see cref="MaxPixels"/>, or data that ends early or is corrupt (SkiaSharp's own decode would
+    /// return such an image with its missing rows filled in).
+    /// </summary>
     public static RgbImage Decode(string path)
     {
-        using var bitmap = SKBitmap.Decode(path)
-            ?? throw new SharpQuantException($"'{path}' is not an image SharpQuant can decode (JPEG, PNG, BMP, WebP)");
-        return ToRgb(bitmap, path);
+        using var codec = OpenCodec(path);
+        var info = codec.Info;
+        // As SKBitmap.Decode does, so the pixels are those it gave: unpremultiplied alpha is decoded premultiplied.
+        if (info.AlphaType == SKAlphaType.Unpremul)
+        {
+            info.AlphaType = SKAlphaType.Premul;
+        }
+        using var bitmap = new SKBitmap();
+        if (!bitmap.TryAllocPixels(info))
+        {
+            throw new SharpQuantException($"'{path}' needs {info.Width}×{info.Height} pixels, more memory than is free");
+        }
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        return result switch
+        {
+            SKCodecResult.Success => ToRgb(bitmap, path),
+            SKCodecResult.IncompleteInput => throw new SharpQuantException($"'{path}' is truncated: its image data ends before the last row"),
+            SKCodecResult.ErrorInInput => throw new SharpQuantException($"'{path}' has corrupt image data"),
+            _ => throw new SharpQuantException($"'{path}' cannot be decoded ({result})"),
+        };
+    }
+
+    /// <summary>Refuses a size beyond <see cref="MaxPixels"/>, before anything that large is allocated.</summary>
+    public static void CheckPixelCount(double width, double height, string source, string what)
+    {
+        if (width * height > MaxPixels)
+        {
+            throw new SharpQuantException(
+                $"'{source}' {what} {width:0}×{height:0} pixels, more than the limit of {MaxPixels / 1_000_000} megapixels");
+        }
+    }
+
+    private static SKCodec OpenCodec(string path)
+    {
+        // Checked before SkiaSharp opens the file: a FIFO named a.jpg would block the run forever.
+        if (RegularFiles.Problem(path) is { } problem)
+        {
+            throw new SharpQuantException($"'{path}' {problem}");
+        }
+        var codec = SKCodec.Create(path, out var result)
+            ?? throw new SharpQuantException(result == SKCodecResult.IncompleteInput
+                ? $"'{path}' is truncated: it ends inside its image header"
+                : $"'{path}' is not an image SharpQuant can decode (JPEG, PNG, BMP, WebP)");
+        try
+        {
+            CheckPixelCount(codec.Info.Width, codec.Info.Height, path, "says it has");
+            return codec;
+        }
+        catch
+        {
+            codec.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Resizes with bilinear filtering (mipmaps when shrinking a lot, so small crops are not aliased).</summary>
     public static RgbImage Resize(RgbImage image, int width, int height)
     {
+        CheckPixelCount(width, height, image.Source, "would be resized to");
         using var source = FromRgb(image);
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var resized = source.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))

@@ -41,6 +41,22 @@ public sealed record ImageInput(string Name, ImageLayout Layout, int Channels, i
         return new ImageInput(input.Name, chosen, (int)(c.Size ?? 3), ToInt(h), ToInt(w));
     }
 
+    /// <summary>Whether the model has one image input; where it has not, <paramref name="reason"/> says why.</summary>
+    public static bool IsImageModel(Graph graph, out string reason)
+    {
+        try
+        {
+            Of(graph);
+            reason = "";
+            return true;
+        }
+        catch (SharpQuantException e)
+        {
+            reason = e.Message;
+            return false;
+        }
+    }
+
     /// <summary>"3×224×224 NCHW", with "?" for a dynamic size.</summary>
     public string Describe() => $"{Channels}×{Height?.ToString() ?? "?"}×{Width?.ToString() ?? "?"} {Layout.Name()}";
 

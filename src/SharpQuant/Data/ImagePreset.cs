@@ -36,6 +36,8 @@ public abstract class ImagePreset
     public static RgbImage ResizeAndCenterCrop(RgbImage image, int shorter, int crop)
     {
         var scale = (double)shorter / Math.Min(image.Width, image.Height);
+        // Checked before the casts to int: a 10000×1 strip would become 2560000×256 pixels.
+        ImageFiles.CheckPixelCount(Math.Round(image.Width * scale), Math.Round(image.Height * scale), image.Source, "would be resized to");
         var w = Math.Max(crop, (int)Math.Round(image.Width * scale));
         var h = Math.Max(crop, (int)Math.Round(image.Height * scale));
         var resized = ImageFiles.Resize(image, w, h);

@@ -13,6 +13,6 @@ public sealed class ImageSource(ImageBatches images, string inputName) : IInputS
 
     public int ExpectedBatches => Images.ExpectedBatches;
     public IReadOnlyList<string> Samples => Images.Samples;
-    public IReadOnlyList<string> Skipped => Images.Skipped;
+    public IReadOnlyList<SkippedImage> Skipped => Images.SkippedImages;
     public string Describe() => Images.Describe();
 }

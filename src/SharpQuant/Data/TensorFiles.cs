@@ -118,7 +118,7 @@ public sealed class TensorFiles : IInputSource
 
     public IReadOnlyList<string> Samples => _samples;
 
-    public IReadOnlyList<string> Skipped => [];
+    public IReadOnlyList<SkippedImage> Skipped => [];
 
     public string Describe() =>
         $"{_samples.Count} samples from {FileNames.Count} tensor file{(FileNames.Count == 1 ? "" : "s")}{(_inputs.Count > 1 ? $" per input ({_inputs.Count} inputs)" : "")} in '{Folder}'";

@@ -2,16 +2,26 @@ namespace SharpQuant.IO;
 
 /// <summary>
 /// Writes files so that a reader never sees half a file: the content goes to a temporary file in the same folder,
-/// which is moved into place only when complete. A failure removes the temporary file and leaves the target as it was.
+/// which is moved into place only when complete. A failure removes the temporary file (and the folders the write
+/// created) and leaves the target as it was; temporaries that killed runs left behind are removed by the next write
+/// beside them (see <see cref="TempFiles"/>). A character device such as /dev/null, or one of this process's own
+/// streams (/dev/stdout), is written directly instead; other special files are refused (see <see cref="OutputTarget"/>).
 /// </summary>
 public static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {
-        var full = Path.GetFullPath(path);
+        var target = OutputTarget.For(path);
+        if (target.WriteInPlace)
+        {
+            WriteInPlace(target.FullPath, write);
+            return;
+        }
+        var full = target.FullPath;
         var folder = Path.GetDirectoryName(full) ?? ".";
-        Directory.CreateDirectory(folder);
-        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        var created = CreatedFolders.Create(folder);
+        TempFiles.RemoveStale(folder);
+        var temp = TempFiles.For(full);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -24,8 +34,24 @@ public static class AtomicFile
         catch
         {
             TryDelete(temp);
+            created.RemoveIfEmpty();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Writes into the device or stream as it is: nothing to rename, nothing to truncate. A seekable one (a
+    /// terminal is not; /dev/stdout redirected to a file is) is appended to, as the shell's <c>&gt;&gt;</c> would.
+    /// </summary>
+    private static void WriteInPlace(string path, Action<Stream> write)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        if (stream.CanSeek)
+        {
+            stream.Seek(0, SeekOrigin.End);
+        }
+        write(stream);
+        stream.Flush();
     }
 
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
@@ -49,7 +75,7 @@ public static class AtomicFile
         }
         catch (IOException)
         {
-            // Best effort: the temporary name is unique, a leftover harms nothing.
+            // Best effort: the temporary name is unique, and the next write beside it removes a leftover.
         }
         catch (UnauthorizedAccessException)
         {

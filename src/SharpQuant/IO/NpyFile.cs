@@ -47,6 +47,11 @@ public static partial class NpyFile
 
     public static Tensor Read(string path)
     {
+        // A FIFO named like a tensor file would block the read forever.
+        if (RegularFiles.Problem(path) is { } problem)
+        {
+            throw new SharpQuantException($"'{path}' {problem}");
+        }
         try
         {
             return FromBytes(File.ReadAllBytes(path));

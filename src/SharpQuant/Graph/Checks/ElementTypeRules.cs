@@ -23,7 +23,9 @@ internal static class ElementTypeRules
             {
                 continue;
             }
-            if (!input.ElementType.IsFloatingPoint())
+            // MaxPool also takes int8 and uint8 (opset 12 on): ONNX Runtime runs it on QDQ exports' integer tensors.
+            var integerMaxPool = node.OpType == "MaxPool" && input.ElementType is ElementType.Int8 or ElementType.UInt8;
+            if (!input.ElementType.IsFloatingPoint() && !integerMaxPool)
             {
                 throw check.Fail($"input {i} '{input.Name}' is {input.ElementType.DisplayName()}; {node.OpType} takes float16, float32, float64 or bfloat16");
             }
