@@ -32,9 +32,11 @@ public static class OutputPath
 
     private static string CheckAgainst(string output, InputFileSet inputs)
     {
+        // Found by the files themselves (a link, a hard link, a model's external data, a file in an image folder):
+        // bad input, exit 2. The same path given twice on the command line is a usage error (CheckName).
         if (inputs.FindSameFile(output) is { } input)
         {
-            throw new UsageException(InputFileSet.OutputIsInputMessage(output, input));
+            throw new SharpQuantException(InputFileSet.OutputIsInputMessage(output, input));
         }
         // Bad input: a FIFO, socket or block device that exists under that name (a character device is written as it is).
         OutputTarget.For(output);

@@ -24,7 +24,7 @@ public class OutputIsInputTests
     {
         var before = File.ReadAllBytes(protectedFile);
         var (code, stdout, stderr) = InspectCommandTests.Run(args);
-        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Equal(ExitCodes.BadInput, code);
         Assert.Equal($"error: the output '{output}' is also an input of this command ('{input}'); SharpQuant never overwrites its input", OneLine(stderr));
         Assert.Equal("", stdout);
         Assert.Equal(before, File.ReadAllBytes(protectedFile));
