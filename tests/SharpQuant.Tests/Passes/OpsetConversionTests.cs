@@ -384,6 +384,31 @@ public class OpsetConversionTests
     }
 
     [Fact]
+    public void ImageScalerBecomesMulAndAddOverChannels()
+    {
+        var (g, x) = NewGraph(8, [2, 3, 4, 5]);
+        var scaler = Op(g, "ImageScaler", [x], 1, F("scale", 0.5f), Fs("bias", -1f, 2f, 0.25f));
+        var relu = Op(g, "Relu", [scaler.Output]);
+        g.AddOutput(relu.Output);
+        var raised = AssertRaisePreserves(g, Input(2, 3, 4, 5));
+        Assert.Equal(["Mul", "Add", "Relu"], raised.Nodes.Select(n => n.OpType));
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 1)]
+    [InlineData(0, 0)]
+    [InlineData(1, 0)]
+    public void ExperimentalMeanVarianceNormalizationGetsItsAxes(long acrossChannels, long normalizeVariance)
+    {
+        var (g, x) = NewGraph(8, [2, 3, 4, 5]);
+        var mvn = Op(g, "MeanVarianceNormalization", [x], 1, I("across_channels", acrossChannels), I("normalize_variance", normalizeVariance));
+        g.AddOutput(mvn.Output);
+        var raised = AssertRaisePreserves(g, Input(2, 3, 4, 5), tolerance: 1e-5);
+        Assert.Equal(normalizeVariance == 1 ? ["MeanVarianceNormalization"] : ["ReduceMean", "Sub"], raised.Nodes.Select(n => n.OpType));
+    }
+
+    [Fact]
     public void TfHalfPixelForNearestWithARoundingNoOtherMappingMatchesIsRefusedBeforeAnyEdit()
     {
         var (g, x) = NewGraph(11, [1, 1, 4, 4]);
