@@ -337,6 +337,50 @@ public class OpsetConversionTests
         Assert.All(after[dropout.Outputs[1].Name].ToArray<bool>(), Assert.True);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void IfBodiesAreRaisedWithTheGraphAndStillReadOuterValues(bool condition)
+    {
+        // then: Softmax(axis 1) of the outer x (rank 3: needs the 2-D form); else: Unsqueeze then Squeeze of x (axes to inputs).
+        var (g, x) = NewGraph(11, [2, 3, 4]);
+        var cond = g.AddInput("cond", ElementType.Bool, []);
+        var relu = Op(g, "Relu", [x]);
+        global::Onnx.GraphProto Branch(string name, params global::Onnx.NodeProto[] nodes)
+        {
+            var body = new global::Onnx.GraphProto { Name = name };
+            body.Node.AddRange(nodes);
+            body.Output.Add(ProtoModels.FloatValue(nodes[^1].Output[0], 2, 3, 4));
+            return body;
+        }
+        var softmax = ProtoModels.Node("Softmax", "then_softmax", [relu.Output.Name], ["then_y"]);
+        softmax.Attribute.Add(new global::Onnx.AttributeProto { Name = "axis", Type = global::Onnx.AttributeProto.Types.AttributeType.Int, I = 1 });
+        var unsqueeze = ProtoModels.Node("Unsqueeze", "else_unsqueeze", [relu.Output.Name], ["else_u"]);
+        var squeeze = ProtoModels.Node("Squeeze", "else_squeeze", ["else_u"], ["else_y"]);
+        foreach (var n in new[] { unsqueeze, squeeze })
+        {
+            var axes = new global::Onnx.AttributeProto { Name = "axes", Type = global::Onnx.AttributeProto.Types.AttributeType.Ints };
+            axes.Ints.Add(0);
+            n.Attribute.Add(axes);
+        }
+        var branch = g.AddNode("If", [cond], moduleName: "choose", attributes: Attrs(
+            ("then_branch", new AttributeValue(AttributeKind.Graph, Branch("then", softmax))),
+            ("else_branch", new AttributeValue(AttributeKind.Graph, Branch("else", unsqueeze, squeeze)))));
+        branch.Output.ElementType = ElementType.Float;
+        g.AddOutput(branch.Output);
+        var feeds = new Dictionary<string, Tensor> { ["x"] = Input(2, 3, 4), ["cond"] = Tensor.Create([condition]).Reshape() };
+        var before = Run(g, feeds).Values.Single();
+        var raised = g.Clone();
+        OpsetUpgrade.RaiseTo(raised, 13);
+        var after = Run(raised, feeds).Values.Single();
+        Assert.True(Compare.RelativeMaxError(after.Floats, before.Floats) <= 1e-6);
+        var then = (global::Onnx.GraphProto)raised.Nodes.Single(n => n.OpType == "If").Attributes["then_branch"].Value;
+        Assert.Contains(then.Node, n => n.OpType == "Flatten");
+        Assert.DoesNotContain(then.Input, i => i.Name == relu.Output.Name);
+        var otherwise = (global::Onnx.GraphProto)raised.Nodes.Single(n => n.OpType == "If").Attributes["else_branch"].Value;
+        Assert.All(otherwise.Node, n => Assert.DoesNotContain(n.Attribute, a => a.Name == "axes"));
+    }
+
     [Fact]
     public void ConversionEndsInAValidGraphOrderedTopologically()
     {
