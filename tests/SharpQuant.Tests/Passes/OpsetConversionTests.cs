@@ -168,6 +168,25 @@ public class OpsetConversionTests
     }
 
     [Theory]
+    [InlineData(10)]
+    [InlineData(11)]
+    [InlineData(12)]
+    public void UpsampleRaisedToAnIntermediateOpsetTakesThatOpsetsResizeForm(long target)
+    {
+        var (g, x) = NewGraph(9, [1, 2, 3, 3]);
+        var upsample = Op(g, "Upsample", [x, Floats(g, "scales", 1, 1, 2, 3)], 1, S("mode", "linear"));
+        g.AddOutput(upsample.Output);
+        var input = Input(1, 2, 3, 3);
+        var before = Run(g, new() { ["x"] = input }).Values.Single();
+        var raised = g.Clone();
+        OpsetUpgrade.RaiseTo(raised, target);
+        Assert.Equal(target, raised.Info.OnnxOpset);
+        var resize = Assert.Single(raised.Nodes);
+        Assert.Equal(target == 10 ? 2 : 3, resize.Inputs.Count);
+        Assert.Equal(before.ToArray<float>(), Run(raised, new() { ["x"] = input }).Values.Single().ToArray<float>());
+    }
+
+    [Theory]
     [InlineData("Softmax")]
     [InlineData("LogSoftmax")]
     [InlineData("Hardmax")]
