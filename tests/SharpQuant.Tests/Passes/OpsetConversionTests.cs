@@ -205,6 +205,26 @@ public class OpsetConversionTests
         Assert.Equal(softmax.Output.Name, raised.Outputs[0].Name);
     }
 
+    [Fact]
+    public void SoftmaxRankIsFollowedThroughShapeArithmetic()
+    {
+        // Reshape(x, Concat(Slice(Shape(x), 0, 1), [-1])) is rank 2 even though nothing records its shape: Softmax stays one node.
+        var (g, x) = NewGraph(9, [2, 3, 4]);
+        var shape = Op(g, "Shape", [x]);
+        var first = Op(g, "Slice", [shape.Output], 1, Is("starts", 0), Is("ends", 1));
+        var concat = Op(g, "Concat", [first.Output, Ints(g, "rest", -1)], 1, I("axis", 0));
+        foreach (var n in new[] { shape, first, concat })
+        {
+            n.Output.ElementType = ElementType.Int64;
+        }
+        var reshape = Op(g, "Reshape", [x, concat.Output]);
+        var softmax = Op(g, "Softmax", [reshape.Output]);
+        g.AddOutput(softmax.Output);
+        var raised = AssertRaisePreserves(g, Input(2, 3, 4));
+        Assert.Empty(raised.NodesOfType("Flatten"));
+        Assert.Equal(-1, raised.NodesOfType("Softmax").Single().GetInt("axis", 0));
+    }
+
     [Theory]
     [InlineData(1, true)]
     [InlineData(-2, true)]
@@ -500,5 +520,25 @@ public class OpsetConversionTests
         Assert.Equal("odd", e.NodeName);
         Assert.Equal(8, g.Info.OnnxOpset);
         Assert.True(clip.Attributes.ContainsKey("min"));
+    }
+
+    [SkippableFact]
+    public void RealModelsAtOpsets8And9RaiseTo13WithTheSameOutputs()
+    {
+        // The default ResNet18 (CNTK, opset 8) and ppocr-cls (Paddle, opset 9, ends in Softmax).
+        foreach (var (graph, input) in new[] { (TestModels.ResNet18(), TestModels.ResNet18Input(seed: 4, batch: 2)), (TestModels.Ppocr(), TestModels.PpocrInput(seed: 5, batch: 2)) })
+        {
+            var opset = graph.Info.OnnxOpset;
+            Assert.InRange(opset, 8, 9);
+            var name = graph.Inputs[0].Name;
+            var before = Run(graph, new() { [name] = input }).Values.Single();
+            var raised = graph.Clone();
+            OpsetUpgrade.RaiseTo(raised, 13);
+            var after = Run(raised, new() { [name] = input }).Values.Single();
+            Assert.Equal(before.Shape, after.Shape);
+            Assert.True(Compare.RelativeMaxError(after.Floats, before.Floats) <= 1e-6, $"opset {opset} model changed its outputs");
+            // ppocr's Softmax input has no recorded shape; its rank (2) is followed back through Reshape's shape arithmetic.
+            Assert.Equal(graph.Nodes.Count, raised.Nodes.Count);
+        }
     }
 }

@@ -14,7 +14,7 @@ internal sealed class MeanVarianceNormalizationConverter : IOpConverter
     public void Convert(OpsetConversionContext context, Node node)
     {
         var x = node.Input(0);
-        var rank = RankInference.RankOf(x) ?? DefaultRank;
+        var rank = context.Ranks.RankOf(x) ?? DefaultRank;
         var acrossChannels = node.GetInt("across_channels", 0) != 0;
         var axes = Enumerable.Range(0, rank).Where(a => a != 1 || acrossChannels).Select(a => (long)a).ToArray();
         if (node.GetInt("normalize_variance", 1) != 0)

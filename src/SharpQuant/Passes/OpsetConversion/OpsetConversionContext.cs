@@ -10,6 +10,9 @@ internal sealed class OpsetConversionContext(Graph graph, long from, long to)
     public long From { get; } = from;
     public long To { get; } = to;
 
+    /// <summary>Ranks of values the file leaves without a shape.</summary>
+    public RankInference Ranks { get; } = new();
+
     public Value Ints(Node node, string name, long[] values) =>
         Graph.AddConstant($"{BaseName(node)}.{name}", Tensor.Create(values, values.Length));
 
