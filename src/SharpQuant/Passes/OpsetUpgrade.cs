@@ -6,8 +6,9 @@ namespace SharpQuant.Passes;
 /// Raises a graph's default-domain opset (for example 8 → 13, which per-channel QuantizeLinear and Round need), in
 /// place, with ONNX's version-conversion rules: every op whose inputs, attributes or meaning changed in between is
 /// rewritten to compute the same at the new opset (Upsample and Resize, Softmax/LogSoftmax/Hardmax, Clip, Pad, Slice,
-/// Split, Squeeze/Unsqueeze/ReduceSum, TopK, Scatter, BatchNormalization, Dropout: see Passes/OpsetConversion/). Only
-/// what the new opset cannot express is an error, naming the op, the node and why.
+/// Split, Squeeze/Unsqueeze/ReduceSum, TopK, Scatter, BatchNormalization, Dropout, Scan, ImageScaler,
+/// MeanVarianceNormalization, and the bodies of If/Loop/Scan: see Passes/OpsetConversion/). Only what the new opset
+/// cannot express is an error, naming the op, the node and why.
 /// </summary>
 public static class OpsetUpgrade
 {

@@ -9,7 +9,7 @@ namespace SharpQuant.Tests.Cli;
 public class QuantizeOldOpsetTests
 {
     /// <summary>Conv → BatchNormalization → Relu → Resize (×2, opset-11 form with an empty roi) → Conv on a 3×224×224 input.</summary>
-    private static Graph ConvResizeConv(long opset, string mode)
+    private static Graph ConvResizeConv(long opset, string mode, params (string Name, string Value)[] resizeAttributes)
     {
         var g = new Graph();
         g.Info.OnnxOpset = opset;
@@ -21,7 +21,7 @@ public class QuantizeOldOpsetTests
         var relu = g.AddNode("Relu", [bn.Output], moduleName: "relu1");
         Node resize = opset >= 11
             ? g.AddNode("Resize", [relu.Output, g.AddConstant("roi", Tensor.FromFloats([], 0)), g.AddConstant("scales", Tensor.FromFloats([1, 1, 2, 2], 4))], moduleName: "up",
-                attributes: new Dictionary<string, AttributeValue> { ["mode"] = AttributeValue.Of(mode) })
+                attributes: resizeAttributes.Append(("mode", mode)).ToDictionary(a => a.Item1, a => AttributeValue.Of(a.Item2)))
             : g.AddNode("Upsample", [relu.Output, g.AddConstant("scales", Tensor.FromFloats([1, 1, 2, 2], 4))], moduleName: "up",
                 attributes: new Dictionary<string, AttributeValue> { ["mode"] = AttributeValue.Of(mode) });
         var conv2 = g.AddNode("Conv", [resize.Output, g.AddConstant("conv2.weight", Compare.RandomTensor(7, -0.3f, 0.3f, 4, 8, 3, 3)), g.AddConstant("conv2.bias", Compare.RandomTensor(8, -0.1f, 0.1f, 4))], moduleName: "conv2",
@@ -89,5 +89,21 @@ public class QuantizeOldOpsetTests
         var result = RunInOnnxRuntime(output);
         Assert.Equal(4 * 224 * 224, result.Length);
         Assert.All(result, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void AResizeOpset13CannotExpressIsOneErrorLineNamingOpNodeAndWhy()
+    {
+        using var temp = TestData.NewTempFolder();
+        var model = temp.File("up.onnx");
+        OnnxModel.Save(ConvResizeConv(11, "nearest", ("coordinate_transformation_mode", "tf_half_pixel_for_nn"), ("nearest_mode", "ceil")), model);
+        var output = temp.File("up-int8.onnx");
+        var (code, _, stderr) = InspectCommandTests.Run("quantize", model, "--data-free", "-o", output);
+        Assert.Equal(SharpQuant.Cli.ExitCodes.BadInput, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.StartsWith("error: cannot raise the opset from 11 to 13: coordinate_transformation_mode 'tf_half_pixel_for_nn' is gone at opset 13", line);
+        Assert.EndsWith("unsupported op 'Resize' at node 'up'", line.TrimEnd());
+        Assert.False(File.Exists(output));
     }
 }

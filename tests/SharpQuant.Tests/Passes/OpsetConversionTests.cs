@@ -168,6 +168,25 @@ public class OpsetConversionTests
     }
 
     [Theory]
+    [InlineData(10)]
+    [InlineData(11)]
+    [InlineData(12)]
+    public void UpsampleRaisedToAnIntermediateOpsetTakesThatOpsetsResizeForm(long target)
+    {
+        var (g, x) = NewGraph(9, [1, 2, 3, 3]);
+        var upsample = Op(g, "Upsample", [x, Floats(g, "scales", 1, 1, 2, 3)], 1, S("mode", "linear"));
+        g.AddOutput(upsample.Output);
+        var input = Input(1, 2, 3, 3);
+        var before = Run(g, new() { ["x"] = input }).Values.Single();
+        var raised = g.Clone();
+        OpsetUpgrade.RaiseTo(raised, target);
+        Assert.Equal(target, raised.Info.OnnxOpset);
+        var resize = Assert.Single(raised.Nodes);
+        Assert.Equal(target == 10 ? 2 : 3, resize.Inputs.Count);
+        Assert.Equal(before.ToArray<float>(), Run(raised, new() { ["x"] = input }).Values.Single().ToArray<float>());
+    }
+
+    [Theory]
     [InlineData("Softmax")]
     [InlineData("LogSoftmax")]
     [InlineData("Hardmax")]
@@ -184,6 +203,26 @@ public class OpsetConversionTests
         Assert.Single(raised.NodesOfType("Flatten"));
         Assert.Equal(-1, Assert.Single(raised.NodesOfType(op)).GetInt("axis", 0));
         Assert.Equal(softmax.Output.Name, raised.Outputs[0].Name);
+    }
+
+    [Fact]
+    public void SoftmaxRankIsFollowedThroughShapeArithmetic()
+    {
+        // Reshape(x, Concat(Slice(Shape(x), 0, 1), [-1])) is rank 2 even though nothing records its shape: Softmax stays one node.
+        var (g, x) = NewGraph(9, [2, 3, 4]);
+        var shape = Op(g, "Shape", [x]);
+        var first = Op(g, "Slice", [shape.Output], 1, Is("starts", 0), Is("ends", 1));
+        var concat = Op(g, "Concat", [first.Output, Ints(g, "rest", -1)], 1, I("axis", 0));
+        foreach (var n in new[] { shape, first, concat })
+        {
+            n.Output.ElementType = ElementType.Int64;
+        }
+        var reshape = Op(g, "Reshape", [x, concat.Output]);
+        var softmax = Op(g, "Softmax", [reshape.Output]);
+        g.AddOutput(softmax.Output);
+        var raised = AssertRaisePreserves(g, Input(2, 3, 4));
+        Assert.Empty(raised.NodesOfType("Flatten"));
+        Assert.Equal(-1, raised.NodesOfType("Softmax").Single().GetInt("axis", 0));
     }
 
     [Theory]
@@ -337,6 +376,50 @@ public class OpsetConversionTests
         Assert.All(after[dropout.Outputs[1].Name].ToArray<bool>(), Assert.True);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void IfBodiesAreRaisedWithTheGraphAndStillReadOuterValues(bool condition)
+    {
+        // then: Softmax(axis 1) of the outer x (rank 3: needs the 2-D form); else: Unsqueeze then Squeeze of x (axes to inputs).
+        var (g, x) = NewGraph(11, [2, 3, 4]);
+        var cond = g.AddInput("cond", ElementType.Bool, []);
+        var relu = Op(g, "Relu", [x]);
+        global::Onnx.GraphProto Branch(string name, params global::Onnx.NodeProto[] nodes)
+        {
+            var body = new global::Onnx.GraphProto { Name = name };
+            body.Node.AddRange(nodes);
+            body.Output.Add(ProtoModels.FloatValue(nodes[^1].Output[0], 2, 3, 4));
+            return body;
+        }
+        var softmax = ProtoModels.Node("Softmax", "then_softmax", [relu.Output.Name], ["then_y"]);
+        softmax.Attribute.Add(new global::Onnx.AttributeProto { Name = "axis", Type = global::Onnx.AttributeProto.Types.AttributeType.Int, I = 1 });
+        var unsqueeze = ProtoModels.Node("Unsqueeze", "else_unsqueeze", [relu.Output.Name], ["else_u"]);
+        var squeeze = ProtoModels.Node("Squeeze", "else_squeeze", ["else_u"], ["else_y"]);
+        foreach (var n in new[] { unsqueeze, squeeze })
+        {
+            var axes = new global::Onnx.AttributeProto { Name = "axes", Type = global::Onnx.AttributeProto.Types.AttributeType.Ints };
+            axes.Ints.Add(0);
+            n.Attribute.Add(axes);
+        }
+        var branch = g.AddNode("If", [cond], moduleName: "choose", attributes: Attrs(
+            ("then_branch", new AttributeValue(AttributeKind.Graph, Branch("then", softmax))),
+            ("else_branch", new AttributeValue(AttributeKind.Graph, Branch("else", unsqueeze, squeeze)))));
+        branch.Output.ElementType = ElementType.Float;
+        g.AddOutput(branch.Output);
+        var feeds = new Dictionary<string, Tensor> { ["x"] = Input(2, 3, 4), ["cond"] = Tensor.Create([condition]).Reshape() };
+        var before = Run(g, feeds).Values.Single();
+        var raised = g.Clone();
+        OpsetUpgrade.RaiseTo(raised, 13);
+        var after = Run(raised, feeds).Values.Single();
+        Assert.True(Compare.RelativeMaxError(after.Floats, before.Floats) <= 1e-6);
+        var then = (global::Onnx.GraphProto)raised.Nodes.Single(n => n.OpType == "If").Attributes["then_branch"].Value;
+        Assert.Contains(then.Node, n => n.OpType == "Flatten");
+        Assert.DoesNotContain(then.Input, i => i.Name == relu.Output.Name);
+        var otherwise = (global::Onnx.GraphProto)raised.Nodes.Single(n => n.OpType == "If").Attributes["else_branch"].Value;
+        Assert.All(otherwise.Node, n => Assert.DoesNotContain(n.Attribute, a => a.Name == "axes"));
+    }
+
     [Fact]
     public void ConversionEndsInAValidGraphOrderedTopologically()
     {
@@ -384,6 +467,31 @@ public class OpsetConversionTests
     }
 
     [Fact]
+    public void ImageScalerBecomesMulAndAddOverChannels()
+    {
+        var (g, x) = NewGraph(8, [2, 3, 4, 5]);
+        var scaler = Op(g, "ImageScaler", [x], 1, F("scale", 0.5f), Fs("bias", -1f, 2f, 0.25f));
+        var relu = Op(g, "Relu", [scaler.Output]);
+        g.AddOutput(relu.Output);
+        var raised = AssertRaisePreserves(g, Input(2, 3, 4, 5));
+        Assert.Equal(["Mul", "Add", "Relu"], raised.Nodes.Select(n => n.OpType));
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 1)]
+    [InlineData(0, 0)]
+    [InlineData(1, 0)]
+    public void ExperimentalMeanVarianceNormalizationGetsItsAxes(long acrossChannels, long normalizeVariance)
+    {
+        var (g, x) = NewGraph(8, [2, 3, 4, 5]);
+        var mvn = Op(g, "MeanVarianceNormalization", [x], 1, I("across_channels", acrossChannels), I("normalize_variance", normalizeVariance));
+        g.AddOutput(mvn.Output);
+        var raised = AssertRaisePreserves(g, Input(2, 3, 4, 5), tolerance: 1e-5);
+        Assert.Equal(normalizeVariance == 1 ? ["MeanVarianceNormalization"] : ["ReduceMean", "Sub"], raised.Nodes.Select(n => n.OpType));
+    }
+
+    [Fact]
     public void TfHalfPixelForNearestWithARoundingNoOtherMappingMatchesIsRefusedBeforeAnyEdit()
     {
         var (g, x) = NewGraph(11, [1, 1, 4, 4]);
@@ -412,5 +520,25 @@ public class OpsetConversionTests
         Assert.Equal("odd", e.NodeName);
         Assert.Equal(8, g.Info.OnnxOpset);
         Assert.True(clip.Attributes.ContainsKey("min"));
+    }
+
+    [SkippableFact]
+    public void RealModelsAtOpsets8And9RaiseTo13WithTheSameOutputs()
+    {
+        // The default ResNet18 (CNTK, opset 8) and ppocr-cls (Paddle, opset 9, ends in Softmax).
+        foreach (var (graph, input) in new[] { (TestModels.ResNet18(), TestModels.ResNet18Input(seed: 4, batch: 2)), (TestModels.Ppocr(), TestModels.PpocrInput(seed: 5, batch: 2)) })
+        {
+            var opset = graph.Info.OnnxOpset;
+            Assert.InRange(opset, 8, 9);
+            var name = graph.Inputs[0].Name;
+            var before = Run(graph, new() { [name] = input }).Values.Single();
+            var raised = graph.Clone();
+            OpsetUpgrade.RaiseTo(raised, 13);
+            var after = Run(raised, new() { [name] = input }).Values.Single();
+            Assert.Equal(before.Shape, after.Shape);
+            Assert.True(Compare.RelativeMaxError(after.Floats, before.Floats) <= 1e-6, $"opset {opset} model changed its outputs");
+            // ppocr's Softmax input has no recorded shape; its rank (2) is followed back through Reshape's shape arithmetic.
+            Assert.Equal(graph.Nodes.Count, raised.Nodes.Count);
+        }
     }
 }

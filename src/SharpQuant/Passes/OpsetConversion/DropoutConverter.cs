@@ -28,7 +28,6 @@ internal sealed class DropoutConverter : IOpConverter
             ones.Output.ElementType = one.ElementType;
             context.Reroute(mask, ones.Output);
         }
-        var identity = context.Replace(node, "Identity", [x], outputCount: 1);
-        identity.Output.ElementType = x.ElementType == ElementType.Undefined ? identity.Output.ElementType : x.ElementType;
+        context.Replace(node, "Identity", [x], outputCount: 1);
     }
 }

@@ -19,7 +19,7 @@ internal static class OpHistories
         "GRU", "Gather", "GatherElements", "GatherND", "Gemm", "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool",
         "Greater", "GreaterOrEqual", "HardSigmoid", "Identity", "If", "InstanceNormalization", "IsInf", "IsNaN", "LRN",
         "LSTM", "LeakyRelu", "Less", "LessOrEqual", "Log", "Loop", "LpNormalization", "LpPool", "MatMul",
-        "MatMulInteger", "Max", "MaxPool", "MaxRoiPool", "MaxUnpool", "Mean", "MeanVarianceNormalization", "Min", "Mod",
+        "MatMulInteger", "Max", "MaxPool", "MaxRoiPool", "MaxUnpool", "Mean", "Min", "Mod",
         "Mul", "Multinomial", "Neg", "NegativeLogLikelihoodLoss", "NonMaxSuppression", "NonZero", "Not", "OneHot", "Or",
         "PRelu", "Pow", "QLinearConv", "QLinearMatMul", "QuantizeLinear", "RNN", "RandomNormal", "RandomNormalLike",
         "RandomUniform", "RandomUniformLike", "Range", "Reciprocal", "ReduceL1", "ReduceL2", "ReduceLogSum",
@@ -58,6 +58,8 @@ internal static class OpHistories
             new("Dropout", [10, 12], new DropoutConverter()),
             new("Scatter", [11], new ScatterConverter()),
             new("Scan", [9], new ScanConverter()),
+            new("MeanVarianceNormalization", [9], new MeanVarianceNormalizationConverter()),
+            new("ImageScaler", [10], new ImageScalerConverter()),
         ];
         return Compatible.Select(op => new OpHistory(op, [], null))
             .Concat(changing)

@@ -10,8 +10,8 @@ internal sealed class OpsetConversionContext(Graph graph, long from, long to)
     public long From { get; } = from;
     public long To { get; } = to;
 
-    /// <summary>True when the raise crosses <paramref name="version"/>: the model is older and the target is at least that new.</summary>
-    public bool Crosses(long version) => From < version && To >= version;
+    /// <summary>Ranks of values the file leaves without a shape.</summary>
+    public RankInference Ranks { get; } = new();
 
     public Value Ints(Node node, string name, long[] values) =>
         Graph.AddConstant($"{BaseName(node)}.{name}", Tensor.Create(values, values.Length));

@@ -16,7 +16,6 @@ internal static class ResizeForm
         {
             roi ??= context.EmptyFloats(owner, "roi");
             scales ??= context.EmptyFloats(owner, "scales");
-            return sizes is null ? [x, roi, scales] : [x, roi, scales, sizes];
         }
         return sizes is null ? [x, roi, scales] : [x, roi, scales, sizes];
     }

@@ -13,7 +13,7 @@ internal sealed class SoftmaxFamilyConverter : IOpConverter
     {
         var axis = node.GetInt("axis", 1);
         var x = node.Input(0);
-        var rank = RankInference.RankOf(x);
+        var rank = context.Ranks.RankOf(x);
         if (rank is { } r && (axis == r - 1 || axis == -1))
         {
             node.SetAttribute("axis", AttributeValue.Of(-1L));
