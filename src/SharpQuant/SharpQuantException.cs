@@ -1,10 +1,13 @@
 namespace SharpQuant;
 
-/// <summary>Base of every error SharpQuant raises on purpose; the CLI turns these into one line.</summary>
+/// <summary>
+/// Base of every error SharpQuant raises on purpose; the CLI turns these into one line. Messages quote names from
+/// the input, so their control characters (a newline in a node name) are escaped here: a message is always one line.
+/// </summary>
 public class SharpQuantException : Exception
 {
-    public SharpQuantException(string message) : base(message) { }
-    public SharpQuantException(string message, Exception inner) : base(message, inner) { }
+    public SharpQuantException(string message) : base(IO.TerminalText.Escape(message)) { }
+    public SharpQuantException(string message, Exception inner) : base(IO.TerminalText.Escape(message), inner) { }
 }
 
 /// <summary>The file is not a readable ONNX model (not protobuf, truncated, inconsistent).</summary>

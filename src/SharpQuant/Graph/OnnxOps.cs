@@ -3,9 +3,10 @@ using System.Collections.Frozen;
 namespace SharpQuant;
 
 /// <summary>
-/// The operators of the default ONNX domain (ai.onnx, through opset 23). An op outside this set, or in another
-/// domain than SharpQuant's own, is unknown to the IR: a model with one still loads and can be inspected, while
-/// passes that must understand every op name it and its node.
+/// The operators of the default ONNX domain (ai.onnx, through opset 23). A default-domain op outside this set, or an
+/// op of a domain neither ONNX nor ONNX Runtime defines, is refused on load. Ops of ONNX Runtime's other domains
+/// (com.microsoft, ai.onnx.ml) load and can be inspected, but are unknown to the IR: passes that must understand
+/// every op name it and its node.
 /// </summary>
 public static class OnnxOps
 {

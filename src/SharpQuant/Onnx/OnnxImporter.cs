@@ -5,7 +5,8 @@ namespace SharpQuant.Onnx;
 
 /// <summary>
 /// Builds the IR from an ONNX ModelProto. Initializers and Constant nodes both become IR constants; node order
-/// is made topological; every input must be defined. Ops the IR does not know are kept as they are.
+/// is made topological; every input must be defined. The result is checked against ONNX Runtime's rules
+/// (<see cref="Checks.ModelChecker"/>): unknown ops and domains, and invalid layers, are refused on load.
 /// </summary>
 internal static class OnnxImporter
 {
@@ -43,6 +44,7 @@ internal static class OnnxImporter
         {
             throw new InvalidModelException($"the model uses ONNX opset {opset}; SharpQuant reads opsets {MinOpset} to {MaxOpset}");
         }
+        ModelProtoChecks.Check(model);
         var g = model.Graph;
         var graph = new Graph(info);
 

@@ -61,19 +61,20 @@ public class BadInputTests
     }
 
     [Fact]
-    public void UnknownOpLoadsAndIsNamedByPassesThatNeedIt()
+    public void OpOfARuntimeDomainLoadsAndIsNamedByPassesThatNeedIt()
     {
-        var model = ProtoModels.Model(13, ProtoModels.Node("FrobnicateV2", "mystery", ["x"], ["y"], domain: "com.example"));
-        model.OpsetImport.Add(new Proto.OperatorSetIdProto { Domain = "com.example", Version = 1 });
+        // ONNX Runtime's own domain: its ops are left to ONNX Runtime (unknown custom domains are refused on load).
+        var model = ProtoModels.Model(13, ProtoModels.Node("FrobnicateV2", "mystery", ["x"], ["y"], domain: "com.microsoft"));
+        model.OpsetImport.Add(new Proto.OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
         model.Graph.Input.Add(ProtoModels.FloatValue("x", 1));
         model.Graph.Output.Add(ProtoModels.FloatValue("y", 1));
         var graph = OnnxModel.Load(model.Bytes());
         Assert.Single(OnnxOps.UnknownNodes(graph));
-        Assert.Contains("com.example.FrobnicateV2 at 'mystery'", GraphSummary.Of(graph).UnknownOps);
+        Assert.Contains("com.microsoft.FrobnicateV2 at 'mystery'", GraphSummary.Of(graph).UnknownOps);
         var e = Assert.Throws<UnsupportedOpException>(() => OnnxOps.RequireKnown(graph, "fold"));
-        Assert.Equal("com.example.FrobnicateV2", e.OpType);
+        Assert.Equal("com.microsoft.FrobnicateV2", e.OpType);
         Assert.Equal("mystery", e.NodeName);
-        Assert.Contains("unsupported op 'com.example.FrobnicateV2' at node 'mystery'", e.Message);
+        Assert.Contains("unsupported op 'com.microsoft.FrobnicateV2' at node 'mystery'", e.Message);
     }
 
     [Fact]

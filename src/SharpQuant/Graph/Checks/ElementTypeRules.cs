@@ -23,9 +23,9 @@ internal static class ElementTypeRules
             {
                 continue;
             }
-            // MaxPool also takes int8 and uint8 (opset 12 on): ONNX Runtime runs it on QDQ exports' integer tensors.
-            var integerMaxPool = node.OpType == "MaxPool" && input.ElementType is ElementType.Int8 or ElementType.UInt8;
-            if (!input.ElementType.IsFloatingPoint() && !integerMaxPool)
+            // MaxPool (opset 12+) also takes 8-bit integers.
+            var integerPool = node.OpType == "MaxPool" && input.ElementType is ElementType.Int8 or ElementType.UInt8;
+            if (!input.ElementType.IsFloatingPoint() && !integerPool)
             {
                 throw check.Fail($"input {i} '{input.Name}' is {input.ElementType.DisplayName()}; {node.OpType} takes float16, float32, float64 or bfloat16");
             }

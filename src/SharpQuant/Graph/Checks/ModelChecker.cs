@@ -10,6 +10,7 @@ internal static class ModelChecker
     public static void Check(Graph graph)
     {
         var opset = graph.Info.OnnxOpset;
+        OpDomains.Check(graph);
         foreach (var node in graph.Nodes)
         {
             var check = new NodeCheck(node, opset);
