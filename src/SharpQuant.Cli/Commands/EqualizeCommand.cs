@@ -40,7 +40,7 @@ public static class EqualizeCommand
                 MaxSweeps = parse.GetValue(maxSweeps),
                 Relu6 = parse.GetValue(relu6) switch { "replace" => Relu6Mode.Replace, "exact" => Relu6Mode.Exact, _ => Relu6Mode.Skip },
             };
-            var graph = OnnxModel.Load(path);
+            var graph = ModelArgument.LoadForEditing(path);
             var folded = new FoldBatchNorm().Run(graph);
             var equalized = new EqualizeCrossLayer(options).Run(folded.Graph);
             var final = equalized.Graph;

@@ -18,7 +18,7 @@ public static class FoldCommand
         {
             var path = ModelArgument.Resolve(parse.GetValue(model));
             var outPath = OutputPath.Check(parse.GetValue(output)!, path);
-            var graph = OnnxModel.Load(path);
+            var graph = ModelArgument.LoadForEditing(path);
             var result = new FoldBatchNorm().Run(graph);
             OnnxModel.Save(result.Graph, outPath);
             if (parse.GetValue(json))
