@@ -95,7 +95,7 @@ public static class ReportCommand
                 : textLines is not null ? TextData(parse.GetValue(seed), textLines.Value, batchSize)
                 : null;
 
-            var graph = OnnxModel.Load(path);
+            var graph = ModelArgument.LoadForEditing(path);
             var head = ModelOutput.Of(graph);
             var sections = new List<ReportSection> { ModelSection.Build(GraphSummary.Of(graph), path, head), GraphSection.Build(graph) };
             console.MarkupLine($"loaded [bold]{Markup.Escape(path)}[/]: {graph.Nodes.Count} nodes; {Markup.Escape(head.Summary)}");
