@@ -72,6 +72,7 @@ public class InterfacePreservationTests
         using var executor = new GraphExecutor(graph);
         var fed = new Dictionary<string, Tensor> { ["x"] = Tensor.FromFloats((float[])X.Clone(), 1, 4) };
         Assert.Equal([1.5f, 0f, 2f, 2f], executor.Run(fed).Output.ToArray<float>());
+        Assert.Equal([1f, -2f, 3f, -4f], executor.Run(fed, ["c"]).Values["c"].ToArray<float>());
         Assert.Equal([1f, -2f, 3f, -4f], graph.Clone().GetValue("c").DefaultValue!.ToArray<float>());
     }
 
