@@ -88,6 +88,7 @@ public static class ReportCommand
             var console = ConsoleOutput.For(context.Out);
 
             var graph = OnnxModel.Load(path);
+            graph.FreezeParameterDefaults();
             // The data are fitted to the model's input and checked before any model work.
             var tensorFolder = data.TensorFolder(parse);
             var imagePreset = textLines is not null ? ImagePresets.Create("ppocr-cls")

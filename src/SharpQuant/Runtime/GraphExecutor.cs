@@ -58,7 +58,7 @@ public sealed class GraphExecutor : IDisposable
             }
             else if (value.IsGraphInput)
             {
-                results[name] = inputs.TryGetValue(name, out var given) ? given : throw new SharpQuantException($"model input '{name}' was not given");
+                results[name] = inputs.TryGetValue(name, out var given) ? given : value.DefaultValue ?? throw new SharpQuantException($"model input '{name}' was not given");
             }
         }
 

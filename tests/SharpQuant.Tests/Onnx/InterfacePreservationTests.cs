@@ -72,7 +72,46 @@ public class InterfacePreservationTests
         using var executor = new GraphExecutor(graph);
         var fed = new Dictionary<string, Tensor> { ["x"] = Tensor.FromFloats((float[])X.Clone(), 1, 4) };
         Assert.Equal([1.5f, 0f, 2f, 2f], executor.Run(fed).Output.ToArray<float>());
+        Assert.Equal([1f, -2f, 3f, -4f], executor.Run(fed, ["c"]).Values["c"].ToArray<float>());
         Assert.Equal([1f, -2f, 3f, -4f], graph.Clone().GetValue("c").DefaultValue!.ToArray<float>());
+    }
+
+    [Fact]
+    public void CommandsThatEditLayersTakeWeightDefaultsAsConstantsAndKeepOtherDefaultsAsInputs()
+    {
+        // z = Conv(x, w, b) + k, with w, b and k inputs that have initializer defaults (keep_initializers_as_inputs style).
+        var model = ProtoModels.Model(13,
+            ProtoModels.Node("Conv", "conv", ["x", "w", "b"], ["y"]),
+            ProtoModels.Node("Add", "add", ["y", "k"], ["z"]));
+        model.Graph.Input.Add(ProtoModels.FloatValue("x", 1, 1, 2, 2));
+        model.Graph.Input.Add(ProtoModels.FloatValue("w", 2, 1, 1, 1));
+        model.Graph.Input.Add(ProtoModels.FloatValue("b", 2));
+        model.Graph.Input.Add(ProtoModels.FloatValue("k", 1));
+        model.Graph.Initializer.Add(ProtoModels.FloatTensor("w", [2f, -1f], 2, 1, 1, 1));
+        model.Graph.Initializer.Add(ProtoModels.FloatTensor("b", [0.5f, 0.25f], 2));
+        model.Graph.Initializer.Add(ProtoModels.FloatTensor("k", [10f], 1));
+        model.Graph.Output.Add(ProtoModels.FloatValue("z", 1, 2, 2, 2));
+
+        var graph = OnnxModel.Load(model.Bytes());
+        Assert.Equal(["x", "w", "b", "k"], graph.Inputs.Select(i => i.Name));
+        Assert.Equal(["w", "b"], graph.FreezeParameterDefaults().Select(v => v.Name));
+        Assert.Equal(["x", "k"], graph.Inputs.Select(i => i.Name));
+        Assert.Equal([2f, -1f], graph.GetValue("w").ConstantValue!.ToArray<float>());
+        Assert.Null(graph.GetValue("w").DefaultValue);
+
+        // fold (as every command that edits or quantizes layers) writes the weights as constants, and k as an input.
+        using var temp = TestData.NewTempFolder();
+        File.WriteAllBytes(temp.File("m.onnx"), model.Bytes());
+        var (code, _, error) = Cli.InspectCommandTests.Run("fold", temp.File("m.onnx"), "-o", temp.File("folded.onnx"));
+        Assert.True(code == 0, error);
+        var folded = Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(temp.File("folded.onnx")));
+        Assert.Equal(["x", "k"], folded.Graph.Input.Select(i => i.Name));
+        Assert.Equal(["b", "k", "w"], folded.Graph.Initializer.Select(i => i.Name).Order(StringComparer.Ordinal));
+        using var session = Session(File.ReadAllBytes(temp.File("folded.onnx")));
+        Assert.Equal(["k"], session.OverridableInitializerMetadata.Keys);
+        using var x = OrtValue.CreateTensorValueFromMemory(new[] { 1f, 2f, 3f, 4f }, [1, 1, 2, 2]);
+        using var outputs = session.Run(new RunOptions(), ["x"], [x], ["z"]);
+        Assert.Equal([12.5f, 14.5f, 16.5f, 18.5f, 9.25f, 8.25f, 7.25f, 6.25f], outputs[0].GetTensorDataAsSpan<float>().ToArray());
     }
 
     [Fact]
