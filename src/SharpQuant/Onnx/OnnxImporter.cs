@@ -36,7 +36,7 @@ internal static class OnnxImporter
         return model;
     }
 
-    public static Graph ToGraph(Proto.ModelProto model, ExternalDataResolver? externalData)
+    public static Graph ToGraph(Proto.ModelProto model, ExternalDataResolver? externalData, bool checkFile = true)
     {
         var info = ReadInfo(model);
         // A model of other domains only (training ops, say) imports no default opset, and has none to check.
@@ -44,7 +44,10 @@ internal static class OnnxImporter
         {
             throw new InvalidModelException($"the model uses ONNX opset {opset}; SharpQuant reads opsets {MinOpset} to {MaxOpset}");
         }
-        ModelProtoChecks.Check(model);
+        if (checkFile)
+        {
+            ModelProtoChecks.Check(model);
+        }
         var g = model.Graph;
         var graph = new Graph(info);
 

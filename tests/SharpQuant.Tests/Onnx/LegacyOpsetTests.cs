@@ -97,14 +97,14 @@ public class LegacyOpsetTests
     public void AModelOfOtherDomainsOnlyHasNoOpsetToCheck()
     {
         // The training-op models of the ONNX corpus import ai.onnx.preview.training alone.
-        var model = ProtoModels.Model(13, ProtoModels.Node("Frobnicate", "f", ["x"], ["y"], domain: "com.example"));
-        model.OpsetImport[0].Domain = "com.example";
+        var model = ProtoModels.Model(13, ProtoModels.Node("Frobnicate", "f", ["x"], ["y"], domain: "ai.onnx.preview.training"));
+        model.OpsetImport[0].Domain = "ai.onnx.preview.training";
         model.OpsetImport[0].Version = 1;
         model.Graph.Input.Add(ProtoModels.FloatValue("x", 2));
         model.Graph.Output.Add(ProtoModels.FloatValue("y", 2));
         var graph = OnnxModel.Load(model.Bytes());
         Assert.False(graph.Info.Opsets.ContainsKey(""));
         var back = Proto.ModelProto.Parser.ParseFrom(OnnxModel.ToBytes(graph));
-        Assert.Equal(["com.example"], back.OpsetImport.Select(o => o.Domain));
+        Assert.Equal(["ai.onnx.preview.training"], back.OpsetImport.Select(o => o.Domain));
     }
 }

@@ -40,7 +40,8 @@ internal static class SubgraphConverter
         {
             model.OpsetImport.Add(new Proto.OperatorSetIdProto { Domain = domain, Version = domain.Length == 0 ? context.From : version });
         }
-        var graph = OnnxImporter.ToGraph(model, null);
+        // A body with its outer values as untyped inputs is no model file: the file checks do not apply.
+        var graph = OnnxImporter.ToGraph(model, null, checkFile: false);
         OpsetConverter.Raise(graph, context.To);
         var written = OnnxExporter.ToModelProto(graph).Graph;
         var placeholders = new HashSet<string>(outer, StringComparer.Ordinal);
