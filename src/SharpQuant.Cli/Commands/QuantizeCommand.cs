@@ -138,6 +138,14 @@ public static class QuantizeCommand
             {
                 var report = exportReport = QdqExport.Save(sim, outPath, integerFormat);
                 console.MarkupLine($"[bold]int8 QDQ model[/]: {report.Weights} weights, {report.Activations} activations, {report.Biases} int32 biases, opset {report.Opset}");
+                if (report.FloatBiases.Count > 0)
+                {
+                    console.MarkupLine($"[yellow]{report.FloatBiases.Count} biases stay float32[/] (ONNX Runtime cannot fuse those layers into integer kernels):");
+                    foreach (var b in report.FloatBiases)
+                    {
+                        console.MarkupLine($"  {Markup.Escape(b.Layer)}: {Markup.Escape(b.Reason)}");
+                    }
+                }
                 console.MarkupLine($"integer format [bold]{integerFormat.Name}[/]: {Markup.Escape(integerFormat.Reason)}");
                 console.MarkupLine($"parameters {report.FloatBytes / 1048576.0:F1} MiB → {report.QuantizedBytes / 1048576.0:F1} MiB ({(double)report.FloatBytes / report.QuantizedBytes:F2}× smaller)");
             }

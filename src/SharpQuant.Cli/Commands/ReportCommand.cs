@@ -134,13 +134,20 @@ public static class ReportCommand
             {
                 variants.Add((WithCle, equalized.Graph));
             }
-            var sims = variants.Select(v => new ReportedSim(v.Label, QuantSim.Prepare(v.Graph, new QConfigMapping().SetGlobal(config)))).ToList();
-            var calibration = Calibrate(console, context.Error, sims, reportData, imagePreset);
-            sections.Add(QuantizationSection.Build(QuantizationSection.Describe(config, $"{format.Name}: {format.Reason}"), sims, calibration));
+            // A section that cannot be made is replaced by its reason; the sections after it are still made.
+            var failures = new SectionFailures(context.Error);
+            List<ReportedSim>? sims = null;
+            sections.Add(failures.Attempt(ReportFlow.Quantization, () =>
+            {
+                var prepared = variants.Select(v => new ReportedSim(v.Label, QuantSim.Prepare(v.Graph, new QConfigMapping().SetGlobal(config)))).ToList();
+                var calibration = Calibrate(console, context.Error, prepared, reportData, imagePreset);
+                sims = prepared;
+                return QuantizationSection.Build(QuantizationSection.Describe(config, $"{format.Name}: {format.Reason}"), prepared, calibration);
+            }));
 
-            sections.Add(reportData is null
+            sections.Add(failures.NeedsSims(ReportFlow.Evaluation, sims, s => reportData is null
                 ? EvaluationSection.Build(null, [])
-                : Evaluate(console, graph, sims, reportData));
+                : Evaluate(console, graph, s, reportData)));
 
             var figures = new List<ReportFigure>();
             if (focus is not null)
@@ -155,10 +162,10 @@ public static class ReportCommand
             }
             sections.Add(FiguresSection.Build(figures));
             // The first calibration batch (decoded again: a few crops, less than the analysis itself costs).
-            sections.Add(reportData is not null && focus is not null && reportData.Calibration() is { Count: > 0 } sensitivityBatches
-                ? Sensitivity(console, sims, focus, sensitivityBatches[0])
-                : SensitivitySection.Build([], null));
-            sections.Add(QuantizerParametersSection.Build(sims, focus is null ? null : focus + ".weight_fake_quant"));
+            sections.Add(failures.NeedsSims(ReportFlow.Sensitivity, sims, s => reportData is not null && focus is not null && reportData.Calibration() is { Count: > 0 } sensitivityBatches
+                ? Sensitivity(console, s, focus, sensitivityBatches[0])
+                : SensitivitySection.Build([], null)));
+            sections.Add(failures.NeedsSims(ReportFlow.QuantizationParameters, sims, s => QuantizerParametersSection.Build(s, focus is null ? null : focus + ".weight_fake_quant")));
 
             var steps = new List<string> { "BatchNorm folded" };
             if (equalized is not null)

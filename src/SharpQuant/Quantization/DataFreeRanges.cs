@@ -73,6 +73,11 @@ public static class DataFreeRanges
                 var (min, max) = EqualizationSetFinder.ClipBounds(p);
                 trail.Add("Clip");
                 return RangeOf(p.Input(0), inputRange, n, trail) is { } c ? (Math.Clamp(c.Lo, min, max), Math.Clamp(c.Hi, min, max)) : null;
+            case "Min" when p.Inputs.Count == 2 && p.Inputs[1]?.ConstantValue is { ElementType: ElementType.Float } bound && !p.Input(0).IsConstant:
+                // The per-channel bound of an exactly equalized ReLU6: min(x, b_c) keeps each end at most the largest bound.
+                trail.Add("Min");
+                var bounds = bound.ToArray<float>();
+                return RangeOf(p.Input(0), inputRange, n, trail) is { } m ? (Math.Min(m.Lo, bounds.Min()), Math.Min(m.Hi, bounds.Max())) : null;
             case "Add" when p.Inputs.All(i => i is { IsConstant: false }):
                 trail.Add("Add");
                 var a = RangeOf(p.Input(0), inputRange, n, trail);

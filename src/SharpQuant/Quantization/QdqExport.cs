@@ -4,8 +4,15 @@ using SharpQuant.Passes;
 
 namespace SharpQuant.Quantization;
 
+/// <summary>A Conv or Gemm bias the export left in float, and why it could not become int32.</summary>
+public sealed record FloatBias(string Layer, string Reason);
+
 /// <summary>What the export did.</summary>
-public sealed record QdqExportReport(int Weights, int Activations, int Biases, long Opset, long FloatBytes, long QuantizedBytes);
+public sealed record QdqExportReport(int Weights, int Activations, int Biases, long Opset, long FloatBytes, long QuantizedBytes)
+{
+    /// <summary>Every Conv/Gemm bias that stayed float, with the reason: none is left in float without saying so.</summary>
+    public IReadOnlyList<FloatBias> FloatBiases { get; init; } = [];
+}
 
 /// <summary>
 /// Turns a calibrated <see cref="QuantSim"/> into a QDQ model that stock ONNX Runtime runs with integer kernels:
@@ -53,9 +60,14 @@ public static class QdqExport
                 activations++;
             }
         }
-        foreach (var layer in graph.Nodes.Where(n => n.OpType is "Conv" or "Gemm").ToList())
+        var floatBiases = new List<FloatBias>();
+        foreach (var layer in graph.Nodes.Where(n => n is { OpType: "Conv" or "Gemm", IsStandardOnnx: true } && n.InputOrNull(2) is not null).ToList())
         {
-            if (QuantizeBias(graph, layer))
+            if (QuantizeBias(graph, layer) is { } reason)
+            {
+                floatBiases.Add(new FloatBias(layer.ModuleName, reason));
+            }
+            else
             {
                 biases++;
             }
@@ -63,7 +75,7 @@ public static class QdqExport
         graph.RemoveUnused();
         graph.Validate();
         var quantizedBytes = graph.Constants.Sum(c => c.ConstantValue!.ByteCount);
-        report = new QdqExportReport(weights, activations, biases, graph.Info.OnnxOpset, floatBytes, quantizedBytes);
+        report = new QdqExportReport(weights, activations, biases, graph.Info.OnnxOpset, floatBytes, quantizedBytes) { FloatBiases = floatBiases };
         return graph;
     }
 
@@ -134,27 +146,47 @@ public static class QdqExport
             graph.AddConstant(fq.ModuleName + ".zero_point", new Tensor(type, shape, zeroBytes)));
     }
 
-    /// <summary>int32 bias with scale s_x·s_w and zero point 0, when both the input and the weight come out of DequantizeLinear.</summary>
-    private static bool QuantizeBias(Graph graph, Node layer)
+    /// <summary>
+    /// int32 bias with scale s_x·s_w and zero point 0, when both the input and the weight come out of
+    /// DequantizeLinear; otherwise the reason the bias stays float (null when it was quantized).
+    /// </summary>
+    private static string? QuantizeBias(Graph graph, Node layer)
     {
         if (layer.OpType == "Gemm" && (layer.GetFloat("alpha", 1f) != 1f || layer.GetFloat("beta", 1f) != 1f))
         {
-            return false;
+            return "a Gemm with alpha or beta other than 1 has no int32-bias form";
         }
-        if (layer.InputOrNull(2) is not { ConstantValue: { ElementType: ElementType.Float } bias }
-            || layer.Input(0).Producer is not { OpType: "DequantizeLinear" } inputDq
-            || layer.Input(1).Producer is not { OpType: "DequantizeLinear" } weightDq
-            || inputDq.ConstantInput(1) is not { ElementCount: 1 } inputScale
-            || weightDq.ConstantInput(1) is not { } weightScales)
+        var biasValue = layer.Input(2);
+        if (biasValue.ConstantValue is not { } bias)
         {
-            return false;
+            return $"its bias is computed by {biasValue.Producer?.OpType ?? "an input"} '{biasValue.Producer?.ModuleName ?? biasValue.Name}', not a constant";
+        }
+        if (bias.ElementType != ElementType.Float)
+        {
+            return bias.ElementType == ElementType.Int32 ? null : $"its bias is {bias.ElementType.DisplayName()}, not float32";
+        }
+        if (layer.Input(0).Producer is not { OpType: "DequantizeLinear" } inputDq)
+        {
+            return "its input is not quantized (no activation quantizer in front of it)";
+        }
+        if (layer.Input(1).Producer is not { OpType: "DequantizeLinear" } weightDq)
+        {
+            return "its weight is not quantized";
+        }
+        if (inputDq.ConstantInput(1) is not { ElementCount: 1 } inputScale)
+        {
+            return "its input's scale is not one per-tensor constant";
+        }
+        if (weightDq.ConstantInput(1) is not { } weightScales)
+        {
+            return "its weight's scale is not a constant";
         }
         var sx = inputScale.ToArray<float>()[0];
         var sw = weightScales.ToArray<float>();
         var b = bias.ToArray<float>();
         if (sw.Length != 1 && sw.Length != b.Length)
         {
-            return false;
+            return $"its weight has {sw.Length} scales for {b.Length} bias values";
         }
         var scales = new float[b.Length];
         var q = new int[b.Length];
@@ -172,6 +204,6 @@ public static class QdqExport
         graph.MoveBefore(dq, layer);
         dq.Output.ElementType = ElementType.Float;
         layer.SetInput(2, dq.Output);
-        return true;
+        return null;
     }
 }

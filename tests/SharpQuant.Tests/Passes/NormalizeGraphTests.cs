@@ -59,6 +59,34 @@ public class NormalizeGraphTests
         Compare.BitwiseEqual(after.Run(input), before.Run(input));
     }
 
+    [Fact]
+    public void RangeOverAStaticDimensionIsFoldedAndTheRestOfTheGraphStillIs()
+    {
+        // x [N, 4, 3, 3] → Gather(x, Range(0, Shape(x)[1], 1), axis 1): the channel indices 0..3, computed in the graph.
+        var g = new Graph();
+        g.Info.OnnxOpset = 13;
+        var x = g.AddInput("x", ElementType.Float, [Dim.Named("N"), 4, 3, 3]);
+        Value Int(string op, Value[] inputs, Dictionary<string, AttributeValue>? attributes = null)
+        {
+            var v = g.AddNode(op, inputs, moduleName: op.ToLowerInvariant(), attributes: attributes).Output;
+            v.ElementType = ElementType.Int64;
+            return v;
+        }
+        var shape = Int("Shape", [x]);
+        var channels = Int("Gather", [shape, g.AddConstant("one", Tensor.Create(new long[] { 1 }, []))], new() { ["axis"] = AttributeValue.Of(0L) });
+        var range = Int("Range", [g.AddConstant("start", Tensor.Create(new long[] { 0 }, [])), channels, g.AddConstant("delta", Tensor.Create(new long[] { 1 }, []))]);
+        var picked = g.AddNode("Gather", [x, range], moduleName: "pick", attributes: new Dictionary<string, AttributeValue> { ["axis"] = AttributeValue.Of(1L) }).Output;
+        g.AddOutput(g.AddNode("Relu", [picked], moduleName: "relu").Output);
+
+        var n = new NormalizeGraph().Run(g).Graph;
+        Assert.Empty(n.NodesOfType("Range"));
+        Assert.Equal([0L, 1, 2, 3], n.FindNode("pick")!.Input(1).ConstantValue!.ToInt64Array());
+        var input = Compare.RandomTensor(9, -2f, 2f, 2, 4, 3, 3);
+        using var before = new GraphExecutor(g);
+        using var after = new GraphExecutor(n);
+        Compare.BitwiseEqual(after.Run(input), before.Run(input));
+    }
+
     [SkippableTheory]
     [InlineData("mobilenet_v3_small", 5)]
     [InlineData("efficientnet_b0", 18)]

@@ -83,6 +83,28 @@ public class DataFreeStatisticsTests
         Assert.Contains("only 1 of ", stderr);
     }
 
+    [SkippableFact]
+    public void ExactlyEqualizedRelu6BoundsKeepTheirDataFreeRanges()
+    {
+        var graph = OnnxModel.Load(TestData.ZooModelPath("mobilenet_v2_bn"));
+        graph.MakeBatchDynamic();
+        var equalized = new EqualizeCrossLayer().Run(new FoldBatchNorm().Run(SharpQuant.Passes.Normalization.NormalizeGraphExtensions.Normalize(graph)).Graph);
+        Assert.Equal(17, equalized.Report.Discovery.TripleCount);
+        var sim = QuantSim.Prepare(equalized.Graph, QConfigMapping.Default());
+        var report = DataFreeRanges.Apply(sim, (-2.2, 2.7));
+        // Every activation but the classifier's output (a Gemm without BatchNorm) gets a range, those after the
+        // ReLU6 → Relu + per-channel Min rewrite included, each no wider than its largest (rescaled) bound.
+        Assert.Equal(52, report.LayersWithStatistics);
+        Assert.Equal(64, report.Ranges.Count);
+        Assert.Contains("'classifier.1' has no statistics", Assert.Single(report.Skipped).Reason);
+        var throughMin = report.Ranges.Where(r => r.Source.Contains("Min")).ToList();
+        // One quantizer after each of the 35 rewritten ReLU6s (every one of MobileNetV2's sits in a set), and the
+        // global average pool's after the last one.
+        Assert.Equal(35, equalized.Graph.NodesOfType("Min").Count());
+        Assert.Equal(36, throughMin.Count);
+        Assert.All(throughMin, r => Assert.True(r.Lo == 0 && r.Hi > 0 && r.Hi < 100, $"{r.Quantizer}: [{r.Lo}, {r.Hi}]"));
+    }
+
     /// <summary>x [1, 3, 8, 8] → conv1 (→ BatchNorm) → ReLU → conv2 → ReLU → conv3.</summary>
     private static Graph ConvChain(bool batchNormAfterFirst)
     {

@@ -20,7 +20,7 @@ public sealed record NormalizeReport(int Identities, int Casts, int ShapeValues,
 /// <item>Cast of a constant becomes the cast constant.</item>
 /// <item>Shape arithmetic (Shape → Gather → Add/Div/Mul → Unsqueeze → Concat → Slice bounds, ConstantOfShape, Range, …)
 /// that does not depend on a dynamic dimension becomes a constant: the C# shape rules
-/// (<see cref="StaticShapeInference"/>) evaluate every small integer tensor exactly for concrete input shapes; they run
+/// (<see cref="ShapeValueEvaluator"/>) evaluate every small integer tensor exactly for concrete input shapes; they run
 /// for <see cref="Probes"/> different sizes of every dynamic dimension, and only values equal in every run are
 /// folded. A value that follows the batch (a Reshape to [N, …]) stays computed.</item>
 /// </list>
@@ -101,9 +101,8 @@ public sealed class NormalizeGraph : GraphPass<NormalizeReport>
                 i => new ValueFacts(i.ElementType == ElementType.Undefined ? ElementType.Float : i.ElementType,
                     i.Shape!.Select((d, k) => d.Size ?? (k == 0 ? probe.Batch : probe.Other)).ToArray()),
                 (IEqualityComparer<Value>)ReferenceEqualityComparer.Instance);
-            if (StaticShapeInference.TryRun(graph, inputs) is not { } facts)
+            if (TryInfer(graph, inputs, notes) is not { } facts)
             {
-                notes.Add("shape arithmetic left in place: an op has no C# shape rule, or its shapes depend on computed values");
                 return 0;
             }
             runs.Add(facts);
@@ -138,6 +137,23 @@ public sealed class NormalizeGraph : GraphPass<NormalizeReport>
             notes.Add($"{dynamic} shape values follow a dynamic dimension and stay computed");
         }
         return folded;
+    }
+
+    /// <summary>
+    /// The shape rules for one set of input sizes, or null. Loading must not fail because a rule met a model it was
+    /// not written for: normalization is an improvement, so a rule's failure leaves the shape arithmetic as it is.
+    /// </summary>
+    private static Dictionary<Value, ValueFacts>? TryInfer(Graph graph, Dictionary<Value, ValueFacts> inputs, List<string> notes)
+    {
+        try
+        {
+            return ShapeValueEvaluator.Run(graph, inputs);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            notes.Add($"shape arithmetic left in place: shape inference failed ({e.GetType().Name}: {e.Message})");
+            return null;
+        }
     }
 
     private static Tensor IntegerTensor(ElementType type, long[] values, long[] shape) => type switch
