@@ -50,9 +50,10 @@ public static class DemoCommand
             {
                 throw new DirectoryNotFoundException($"image folder '{imageFolder}' does not exist");
             }
-            // Data first: a folder without images fails before any model work or any output.
+            // The data is checked before any output is written: a folder without images fails at once.
             using var preset = new ResNet18Preset();
-            var data = imageFolder is null ? null : ReportCommand.ImageData(imageFolder, preset, BatchSize, EvaluateCommand.DefaultSeed);
+            var graph = OnnxModel.Load(DefaultModels.ResNet18Path);
+            var data = imageFolder is null ? null : ReportCommand.ImageData(imageFolder, preset, BatchSize, EvaluateCommand.DefaultSeed, graph.Inputs[0].Name);
             Directory.CreateDirectory(folder);
             var plots = Path.Combine(folder, "plots");
             Directory.CreateDirectory(plots);
@@ -60,7 +61,6 @@ public static class DemoCommand
             var figures = new List<ReportFigure>();
 
             Step(console, "1. load the default ResNet18");
-            var graph = OnnxModel.Load(DefaultModels.ResNet18Path);
             var summary = GraphSummary.Of(graph);
             var output = ModelOutput.Of(graph);
             console.MarkupLine($"{Markup.Escape(DefaultModels.ResNet18Path)}: {summary.NodeCount} nodes, {summary.ParameterCount:N0} parameters, opset {graph.Info.OnnxOpset}, producer {Markup.Escape(summary.Producer)}");
@@ -151,7 +151,7 @@ public static class DemoCommand
                     "quantization levels; the inset is the mean distribution inside a step.")));
                 if (data is not null)
                 {
-                    var collected = ActivationHistograms.Collect(s.Sim, data.Evaluation().Select(b => b.Input), q => q.Target == FocusLayer || q.Target == FocusLayer.Replace("conv1", "relu1", StringComparison.Ordinal));
+                    var collected = ActivationHistograms.Collect(s.Sim, data.Evaluation().Select(b => b.Input.Single), q => q.Target == FocusLayer || q.Target == FocusLayer.Replace("conv1", "relu1", StringComparison.Ordinal));
                     var activationPlots = ModelFigures.WriteActivationHistograms(collected, sub, "evaluation photos");
                     histograms.AddRange(activationPlots);
                     figures.AddRange(activationPlots.Select(p => Figure(p, $"Activation histogram {label} at {Path.GetFileNameWithoutExtension(p)}, over the evaluation photos.")));
@@ -170,7 +170,7 @@ public static class DemoCommand
             }
             else
             {
-                var batch = data.Evaluation()[0].Input;
+                var batch = data.Evaluation()[0].Input.Single;
                 var seed = SensitivityAnalysis.DefaultSeed(folded.Graph);
                 var description = $"one evaluation batch ({batch.Shape[0]} samples)";
                 var runs = new List<ReportedSensitivity>();

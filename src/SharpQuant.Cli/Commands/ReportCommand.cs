@@ -96,8 +96,8 @@ public static class ReportCommand
                 : data.FitPreset(parse, graph, path);
             using var presetResources = imagePreset as IDisposable;
             var reportData = tensorFolder is not null ? TensorData(TensorFiles.Open(tensorFolder, graph, batchSize))
-                : data.ImageFolder(parse) is { } imageFolder ? ImageData(imageFolder, imagePreset!, batchSize, parse.GetValue(seed))
-                : textLines is not null ? TextData(parse.GetValue(seed), textLines.Value, batchSize)
+                : data.ImageFolder(parse) is { } imageFolder ? ImageData(imageFolder, imagePreset!, batchSize, parse.GetValue(seed), graph.Inputs[0].Name)
+                : textLines is not null ? TextData(parse.GetValue(seed), textLines.Value, batchSize, graph.Inputs[0].Name)
                 : null;
 
             var head = ModelOutput.Of(graph);
@@ -251,14 +251,14 @@ public static class ReportCommand
                     var task = ctx.AddTask("evaluating", maxValue: batches.Count);
                     foreach (var (input, labels) in batches)
                     {
-                        var expected = reference.Run(input);
+                        var expected = reference.Run(input.Tensors).Output;
                         if (labels is not null)
                         {
                             floatAccuracy.Add(expected, labels);
                         }
                         for (var m = 0; m < sims.Count; m++)
                         {
-                            var actual = executors[m].Run(input);
+                            var actual = executors[m].Run(input.Tensors).Output;
                             fidelity[m].Add(expected, actual);
                             if (labels is not null)
                             {
@@ -283,7 +283,7 @@ public static class ReportCommand
         }
     }
 
-    internal static ReportData ImageData(string folder, ImagePreset preset, int batchSize, int seed)
+    internal static ReportData ImageData(string folder, ImagePreset preset, int batchSize, int seed, string inputName)
     {
         var plan = new CropPlan(seed);
         var calibration = new ImageBatches(folder, preset, batchSize, plan, ImageSet.Calibration);
@@ -297,8 +297,8 @@ public static class ReportCommand
                 $"the other {Images(split.Files.Count - files.Count)} of the folder {(split.Files.Count - files.Count == 1 ? "is" : "are")} used only {other}";
         }
         return new ReportData(
-            () => calibration.Batches().ToList(),
-            () => evaluation.Batches().Select(b => (b, (int[]?)null)).ToList(),
+            () => calibration.Batches().Select(b => Named(inputName, b)).ToList(),
+            () => evaluation.Batches().Select(b => (Named(inputName, b), (int[]?)null)).ToList(),
             () => $"{folder}: {split.Describe()}",
             () => Set(ImageSet.Calibration, "1st, 3rd, …", "for evaluation"),
             () => Set(ImageSet.Evaluation, "2nd, 4th, …", "for calibration"),
@@ -311,8 +311,10 @@ public static class ReportCommand
     /// The sensitivity analysis of the focus layer (its weight and the activation after it) in every model, on one
     /// calibration batch: a few figures keep the report small.
     /// </summary>
-    private static ReportSection Sensitivity(IAnsiConsole console, IReadOnlyList<ReportedSim> sims, string focus, Tensor batch)
+    private static ReportSection Sensitivity(IAnsiConsole console, IReadOnlyList<ReportedSim> sims, string focus, InputBatch inputs)
     {
+        // The analysis backpropagates through one input; a model with several has its section replaced by the reason.
+        var batch = inputs.Single;
         var seed = SensitivityAnalysis.DefaultSeed(sims[0].Sim.Graph);
         var runs = new List<ReportedSensitivity>();
         foreach (var s in sims)
@@ -351,42 +353,44 @@ public static class ReportCommand
         var calibration = files.Subset(ImageSet.Calibration);
         var evaluation = files.Subset(ImageSet.Evaluation);
         return new ReportData(
-            () => calibration.Batches().Select(b => b.Single).ToList(),
-            () => evaluation.Batches().Select(b => (b.Single, (int[]?)null)).ToList(),
+            () => calibration.Batches().ToList(),
+            () => evaluation.Batches().Select(b => (b, (int[]?)null)).ToList(),
             () => $"{files.Folder}: {files.FileNames.Count} tensor files, every other one calibrates",
             () => $"{calibration.FileNames.Count} tensor files (1st, 3rd, … by name); the others are used only for evaluation",
             () => $"{evaluation.FileNames.Count} tensor files (2nd, 4th, … by name), not the calibration files",
             () => []);
     }
 
-    private static ReportData TextData(int seed, int lines, int batchSize) =>
+    private static ReportData TextData(int seed, int lines, int batchSize, string inputName) =>
         new(
             () =>
             {
                 using var set = new TextOrientationDataset(seed + 1, CalibrationTextLines);
-                return set.Batches(batchSize).Select(b => b.Images).ToList();
+                return set.Batches(batchSize).Select(b => Named(inputName, b.Images)).ToList();
             },
             () =>
             {
                 using var set = new TextOrientationDataset(seed, lines);
-                return set.Batches(batchSize).Select(b => (b.Images, (int[]?)b.Labels)).ToList();
+                return set.Batches(batchSize).Select(b => (Named(inputName, b.Images), (int[]?)b.Labels)).ToList();
             },
             () => $"rendered text lines: {CalibrationTextLines} to calibrate (seed {seed + 1}), {lines} to evaluate (seed {seed})",
             () => $"{CalibrationTextLines} rendered text lines (seed {seed + 1}, half turned by 180°)",
             () => $"{lines} rendered text line{(lines == 1 ? "" : "s")}, not the calibration lines (seed {seed}, half turned by 180°, labelled upright or turned)",
             () => []);
 
+    private static InputBatch Named(string inputName, Tensor batch) => new(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [inputName] = batch });
+
     /// <summary>The report's data: calibration batches, evaluation batches (with labels for text lines), and how to describe them.</summary>
     internal sealed class ReportData(
-        Func<List<Tensor>> calibration,
-        Func<List<(Tensor Input, int[]? Labels)>> evaluation,
+        Func<List<InputBatch>> calibration,
+        Func<List<(InputBatch Input, int[]? Labels)>> evaluation,
         Func<string> describe,
         Func<string> describeCalibration,
         Func<string> describeEvaluation,
         Func<IReadOnlyList<SkippedImage>> skipped)
     {
-        public List<Tensor> Calibration() => calibration();
-        public List<(Tensor Input, int[]? Labels)> Evaluation() => evaluation();
+        public List<InputBatch> Calibration() => calibration();
+        public List<(InputBatch Input, int[]? Labels)> Evaluation() => evaluation();
         public string Describe() => describe();
         public string DescribeCalibration() => describeCalibration();
         public string DescribeEvaluation() => describeEvaluation();

@@ -9,7 +9,7 @@ namespace SharpQuant.Tests.Cli;
 public class QuantizeOldOpsetTests
 {
     /// <summary>Conv → BatchNormalization → Relu → Resize (×2, opset-11 form with an empty roi) → Conv on a 3×224×224 input.</summary>
-    private static Graph ConvResizeConv(long opset, string mode, params (string Name, string Value)[] resizeAttributes)
+    internal static Graph ConvResizeConv(long opset, string mode, params (string Name, string Value)[] resizeAttributes)
     {
         var g = new Graph();
         g.Info.OnnxOpset = opset;

@@ -8,13 +8,37 @@ namespace SharpQuant.Tests.Support;
 /// </summary>
 public static class InputModels
 {
-    /// <summary>[1, H, W, 3] → Transpose to NCHW → Conv 3→8 → Relu → Conv 8→4 (1×1) → GlobalAveragePool → Flatten.</summary>
+    /// <summary>
+    /// [1, H, W, 3] → Transpose to NCHW → Conv 3→8 → Relu → Conv 8→4 (1×1) → GlobalAveragePool → Flatten, with the
+    /// node names tf2onnx gives a Keras model (scope paths and generated names such as <c>Conv__12</c>).
+    /// </summary>
     public static Graph Nhwc(int height, int width)
     {
         var g = new Graph();
         var x = g.AddInput("image", ElementType.Float, [1, height, width, 3]);
-        var nchw = g.AddNode("Transpose", [x], moduleName: "to_nchw", attributes: new Dictionary<string, AttributeValue> { ["perm"] = AttributeValue.Of([0L, 3, 1, 2]) });
-        return Head(g, nchw.Output, 3, seed: 1);
+        var nchw = g.AddNode("Transpose", [x], moduleName: "StatefulPartitionedCall/functional_1/conv2d/Conv2D__6", attributes: new Dictionary<string, AttributeValue> { ["perm"] = AttributeValue.Of([0L, 3, 1, 2]) });
+        return Head(g, nchw.Output, 3, seed: 1, TfNames);
+    }
+
+    /// <summary>The head's node names as tf2onnx writes them.</summary>
+    public static readonly string[] TfNames =
+    [
+        "StatefulPartitionedCall/functional_1/conv2d/BiasAdd", "StatefulPartitionedCall/functional_1/conv2d/Relu",
+        "Conv__12", "StatefulPartitionedCall/functional_1/global_average_pooling2d/Mean", "StatefulPartitionedCall/functional_1/flatten/Reshape",
+    ];
+
+    /// <summary>
+    /// <see cref="Nchw"/> at 32×32 with a Softmax(axis 1) at the end at opset 11, no intermediate shapes recorded: the
+    /// opset raise must keep the old 2-D axis meaning without knowing the rank.
+    /// </summary>
+    public static Graph Opset11Classifier()
+    {
+        var g = Nchw(3, 32);
+        g.Info.OnnxOpset = 11;
+        var logits = g.Outputs[0];
+        var softmax = g.AddNode("Softmax", [logits], moduleName: "softmax", attributes: new Dictionary<string, AttributeValue> { ["axis"] = AttributeValue.Of(1L) });
+        g.SetOutput(0, softmax.Output);
+        return g;
     }
 
     /// <summary>[1, C, H, W] (H and W named symbols where <paramref name="size"/> is null) → Conv C→8 → Relu → Conv → pool.</summary>
@@ -44,13 +68,16 @@ public static class InputModels
         return path;
     }
 
-    private static Graph Head(Graph g, Value x, int channels, int seed)
+    private static readonly string[] PlainNames = ["conv1", "relu1", "conv2", "pool", "flatten"];
+
+    private static Graph Head(Graph g, Value x, int channels, int seed, string[]? names = null)
     {
-        var conv1 = Conv(g, x, channels, 8, 3, "conv1", seed);
-        var relu = g.AddNode("Relu", [conv1.Output], moduleName: "relu1");
-        var conv2 = Conv(g, relu.Output, 8, 4, 1, "conv2", seed + 100);
-        var pool = g.AddNode("GlobalAveragePool", [conv2.Output], moduleName: "pool");
-        var flat = g.AddNode("Flatten", [pool.Output], moduleName: "flatten");
+        names ??= PlainNames;
+        var conv1 = Conv(g, x, channels, 8, 3, names[0], seed);
+        var relu = g.AddNode("Relu", [conv1.Output], moduleName: names[1]);
+        var conv2 = Conv(g, relu.Output, 8, 4, 1, names[2], seed + 100);
+        var pool = g.AddNode("GlobalAveragePool", [conv2.Output], moduleName: names[3]);
+        var flat = g.AddNode("Flatten", [pool.Output], moduleName: names[4]);
         g.AddOutput(flat.Output);
         return g;
     }
