@@ -29,7 +29,7 @@ public sealed class BiasCorrectionBenchmark : IBenchmark
     private const string TimeOnly = "SHARPQUANT_BENCH_TIME_ONLY";
 
     /// <summary>Passes of the fast form shown against the sequential one (the default among them).</summary>
-    private static readonly int[] ComparedPasses = [1, 2, 3];
+    private static readonly (int Passes, int EarlyStride)[] ComparedPasses = [(1, 1), (2, 1), (2, 2), (3, 1), (3, 2)];
 
     public string Name => "bias-correction";
 
@@ -90,12 +90,12 @@ public sealed class BiasCorrectionBenchmark : IBenchmark
             var sequentialShifts = Shifts(originalBiases, Biases(sequential));
             report.Line("sequential: time", string.Create(c, $"{sequentialMs / 1000:F1} s"), string.Create(c, $"{sequentialMs / calibrateTime.MedianMs:F1}x the calibration median"));
             report.Line("sequential: embedding SQNR", Db(Sqnr(sequential, evaluation, floatOutputs)));
-            foreach (var passes in ComparedPasses)
+            foreach (var (passes, stride) in ComparedPasses)
             {
                 var fast = Calibrated(graph, perChannel, calibration);
-                var fastMs = Timing.TimeMs(() => BiasCorrection.Empirical(fast, calibration, passes: passes));
+                var fastMs = Timing.TimeMs(() => BiasCorrection.Empirical(fast, calibration, passes: passes, earlyPassStride: stride));
                 var (worstLayer, worst, overall) = Deviation(sequentialShifts, Shifts(originalBiases, Biases(fast)));
-                var label = string.Create(c, $"{passes} pass{(passes == 1 ? "" : "es")}");
+                var label = string.Create(c, $"{passes} pass{(passes == 1 ? "" : "es")}{(passes > 1 ? $", early stride {stride}" : "")}");
                 report.Line($"{label}: time", string.Create(c, $"{fastMs / 1000:F1} s"), string.Create(c, $"{sequentialMs / fastMs:F0}x faster than sequential"));
                 report.Line($"{label}: shift deviation", string.Create(c, $"{overall:P3}"), "‖fast − sequential‖ / ‖sequential‖ over every bias");
                 report.Line($"{label}: worst layer", string.Create(c, $"{worst:P3}"), worstLayer);
