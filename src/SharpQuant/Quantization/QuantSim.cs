@@ -13,7 +13,9 @@ public readonly record struct CalibrationProgress(int Batches, int? Total, long 
 /// inputs, and the output of every linear layer and of every Add of two computed tensors, each taken after the
 /// activation that follows it (ReLU, ReLU6, LeakyReLU): never between a conv and its ReLU. Any input of a
 /// quantized op that is not yet quantized (for example after a MaxPool) also gets one, so that a QDQ export
-/// has a quantized value in front of every integer op.
+/// has a quantized value in front of every integer op. By default (<see cref="ActivationPlacement.IntegerKernels"/>) the
+/// outputs of the ops ONNX Runtime has integer kernels for (Sigmoid, Mul, GlobalAveragePool, …) are quantized too, where
+/// their inputs are, so that the export runs them in int8.
 /// </summary>
 public sealed class QuantSim
 {
@@ -31,12 +33,15 @@ public sealed class QuantSim
         _quantizers.FirstOrDefault(q => q.Name == name) ?? throw new KeyNotFoundException($"no quantizer named '{name}'");
 
     /// <summary>Inserts FakeQuant nodes into a copy of <paramref name="graph"/> as <paramref name="mapping"/> says.</summary>
-    public static QuantSim Prepare(Graph graph, QConfigMapping mapping)
+    public static QuantSim Prepare(Graph graph, QConfigMapping mapping) => Prepare(graph, mapping, ActivationPlacement.IntegerKernels);
+
+    /// <summary>As <see cref="Prepare(Graph, QConfigMapping)"/>, with the activation placement chosen.</summary>
+    public static QuantSim Prepare(Graph graph, QConfigMapping mapping, ActivationPlacement placement)
     {
         graph.Validate();
         var sim = new QuantSim(graph.Clone());
         sim.InsertWeightQuantizers(mapping);
-        sim.InsertActivationQuantizers(mapping);
+        sim.InsertActivationQuantizers(mapping, placement);
         sim.Graph.Validate();
         foreach (var q in sim._quantizers.Where(q => q.Kind == QuantizerKind.Weight))
         {
@@ -95,7 +100,7 @@ public sealed class QuantSim
         : values.Length == 1 ? Enumerable.Repeat(values[0], count).ToArray()
         : throw new SharpQuantException($"an initial quantization parameter has {values.Length} values for {count} channels");
 
-    private void InsertActivationQuantizers(QConfigMapping mapping)
+    private void InsertActivationQuantizers(QConfigMapping mapping, ActivationPlacement placement)
     {
         var quantized = new HashSet<Value>(ReferenceEqualityComparer.Instance);
         // 1. The end of each unit: a linear layer or a two-input Add, with the activations that follow it.
@@ -112,6 +117,19 @@ public sealed class QuantSim
             }
             AddActivationQuantizer(end.Output, end, spec, end.ModuleName);
             quantized.Add(end.Output);
+        }
+        // 1b. The outputs of ops ONNX Runtime runs in int8 between quantized tensors (see IntegerKernelPlacement).
+        if (placement == ActivationPlacement.IntegerKernels)
+        {
+            foreach (var value in IntegerKernelPlacement.Values(Graph, v => quantized.Contains(v) || v.Producer is { } p && FakeQuantOp.Is(p)))
+            {
+                if (value.Producer is { } producer && mapping.Resolve(producer)?.Activation is { } spec)
+                {
+                    spec = IntegerKernelPlacement.WantsFullRange(producer) && spec.InitialScale is null ? spec with { Observer = ObserverKind.MinMax } : spec;
+                    AddActivationQuantizer(value, producer, spec, UniqueTarget(producer));
+                    quantized.Add(value);
+                }
+            }
         }
         // 2. Every data input of a quantized op (model inputs, pooled or reshaped tensors) that is still float.
         foreach (var node in Graph.Nodes.Where(n => IsQuantizedLayer(n) || IsQuantizedAdd(n)).ToList())
@@ -133,6 +151,20 @@ public sealed class QuantSim
                 quantized.Add(value);
             }
         }
+    }
+
+    /// <summary>
+    /// The node's module name, or with its op type appended where another quantizer already has it (PyTorch's SiLU
+    /// exports a Sigmoid and a Mul under one module name).
+    /// </summary>
+    private string UniqueTarget(Node node)
+    {
+        var target = node.ModuleName;
+        for (var i = 0; _quantizers.Any(q => q.Target == target); i++)
+        {
+            target = node.ModuleName + "." + node.OpType.ToLowerInvariant() + (i == 0 ? "" : i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return target;
     }
 
     private void AddActivationQuantizer(Value value, Node? after, QuantSpec spec, string target)
