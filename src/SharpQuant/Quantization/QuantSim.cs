@@ -253,6 +253,7 @@ public sealed class QuantSim
             var buffers = new TensorBuffers();
             foreach (var batch in batches)
             {
+                CalibrationBatchSize.Fit(Graph, batch);
                 Observe(observing, executor.Run(batch.Tensors, taps, buffers));
                 images += batch.Size;
                 count++;

@@ -171,6 +171,7 @@ public sealed class GraphExecutor : IDisposable
             _sessions.Remove(oldest.Key);
         }
         var lowered = _lowering is null ? _graph : _lowering(_graph, taps);
+        SimulationGuard.EnsureRunnable(lowered);
         var extra = taps.Select(t => lowered.FindValue(t) ?? throw new SharpQuantException($"cannot tap '{t}': lowering removed it")).ToList();
         var bytes = OnnxExporter.ToBytes(lowered, extra);
         var inputNames = _graph.Inputs.Select(i => i.Name).ToArray();
