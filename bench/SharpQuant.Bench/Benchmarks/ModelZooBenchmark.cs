@@ -97,7 +97,8 @@ public sealed class ModelZooBenchmark : IBenchmark
         var c = CultureInfo.InvariantCulture;
         var original = OnnxModel.Load(path);
         original.MakeBatchDynamic();
-        var graph = original.FoldBatchNorm();
+        // As the commands load a model: normalized (Identity biases, shape arithmetic folded), then folded.
+        var graph = original.Normalize().FoldBatchNorm();
         var sets = graph.FindEqualizationSets();
         report.Text("equalization sets", $"{sets.Sets.Count} ({sets.PairCount} pairs, {sets.Sets.Count - sets.PairCount} triples; {sets.Rejected.Count} candidates rejected)");
 
