@@ -5,6 +5,7 @@ using SharpQuant.Data;
 using SharpQuant.Models;
 using SharpQuant.Onnx;
 using SharpQuant.Passes;
+using SharpQuant.Passes.Normalization;
 using SharpQuant.Quantization;
 using SharpQuant.Runtime;
 
