@@ -93,15 +93,16 @@ public class DataFreeStatisticsTests
         var sim = QuantSim.Prepare(equalized.Graph, QConfigMapping.Default());
         var report = DataFreeRanges.Apply(sim, (-2.2, 2.7));
         // Every activation but the classifier's output (a Gemm without BatchNorm) gets a range, those after the
-        // ReLU6 → Relu + per-channel Min rewrite included, each no wider than its largest (rescaled) bound.
+        // ReLU6 → Relu + per-channel Min rewrite and the global average pool's output (quantized for ONNX Runtime's
+        // QLinearGlobalAveragePool) included, each no wider than its largest (rescaled) bound.
         Assert.Equal(52, report.LayersWithStatistics);
-        Assert.Equal(64, report.Ranges.Count);
+        Assert.Equal(65, report.Ranges.Count);
         Assert.Contains("'classifier.1' has no statistics", Assert.Single(report.Skipped).Reason);
         var throughMin = report.Ranges.Where(r => r.Source.Contains("Min")).ToList();
         // One quantizer after each of the 35 rewritten ReLU6s (every one of MobileNetV2's sits in a set), and the
-        // global average pool's after the last one.
+        // global average pool's input and output after the last one.
         Assert.Equal(35, equalized.Graph.NodesOfType("Min").Count());
-        Assert.Equal(36, throughMin.Count);
+        Assert.Equal(37, throughMin.Count);
         Assert.All(throughMin, r => Assert.True(r.Lo == 0 && r.Hi > 0 && r.Hi < 100, $"{r.Quantizer}: [{r.Lo}, {r.Hi}]"));
     }
 
