@@ -14,7 +14,7 @@ using Spectre.Console;
 namespace SharpQuant.Cli.Commands;
 
 /// <summary>
-/// <c>sharpquant report [MODEL] [--images DIR | --text-orientation N] [--equalize] --out FILE.html</c>: the flow on
+/// <c>sharpquant report [MODEL] [--images DIR | --text-orientation N] [--equalize] -o FILE.html</c>: the flow on
 /// one model (load, fold BatchNorm, find and optionally equalize the sets, prepare int8 simulations, calibrate or use
 /// data-free ranges, evaluate fidelity) written as one self-contained HTML report, sections in the order of the flow.
 /// With --equalize the model is quantized without and with CLE, and the report compares the two.
@@ -37,16 +37,16 @@ public static class ReportCommand
         {
             Description = $"For the ppocr-cls model: calibrate on {CalibrationTextLines} rendered text lines (seed + 1) and evaluate fidelity and accuracy on N others (seed)",
         };
-        var seed = new Option<int>("--seed") { Description = "Seed of the image crops and the rendered text lines", DefaultValueFactory = _ => EvaluateCommand.DefaultSeed };
+        var seed = new Option<int>("--seed") { Description = QuantOptions.SeedDescription, DefaultValueFactory = _ => EvaluateCommand.DefaultSeed };
         var equalize = new Option<bool>("--equalize") { Description = "Also equalize (CLE) and compare the int8 models without and with it" };
-        var observer = QuantOptions.Observer("entropy");
+        var observer = QuantOptions.Observer();
         var layer = new Option<string>("--layer")
         {
             Description = "Layer whose per-channel weight ranges are drawn and whose scales are printed in full " +
                 "(default: the equalized layer whose spread narrows most, else the set layer with the widest spread)",
         };
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
-        var output = new Option<string>("--out", "-o") { Description = "Where to write the HTML report", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the HTML report", Required = true };
         var command = new Command("report", "Run the flow on a model and write a self-contained HTML report")
         {
             model, textOrientation, seed, equalize, observer, layer, batch, output,
