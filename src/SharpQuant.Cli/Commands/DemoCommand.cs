@@ -70,7 +70,7 @@ public static class DemoCommand
             graph.MakeBatchDynamic();
 
             Step(console, "2. the graph, as torch.fx's print_tabular (first rows)");
-            var lines = graph.PrintTabular().Split('\n');
+            var lines = GraphTable.Format(GraphTable.Rows(graph), totalWidth: TerminalWidth.Of(context.Out)).Split('\n');
             foreach (var line in lines.Take(TableRows + 2))
             {
                 console.WriteLine(line);
