@@ -36,13 +36,28 @@ public static class UsageErrors
         return true;
     }
 
+    /// <summary>
+    /// Spellings of earlier versions and the option that replaced them: System.CommandLine has no hidden aliases
+    /// (every alias is listed in help), so an old spelling is an error that names the new one.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> Renamed = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["--out"] = "--output",
+        ["--layers"] = "--layer",
+        ["--text-seed"] = "--seed",
+    };
+
     /// <summary>The message for a token no command or option knows, with the closest match where one is close.</summary>
     public static string Unknown(Command command, string token)
     {
         var isOption = token.StartsWith('-');
-        var candidates = isOption ? OptionNames(command) : command.Subcommands.Where(c => !c.Hidden).SelectMany(c => c.Aliases.Prepend(c.Name));
+        var candidates = (isOption ? OptionNames(command) : command.Subcommands.Where(c => !c.Hidden).SelectMany(c => c.Aliases.Prepend(c.Name))).ToList();
         var what = isOption ? "option" : command.Subcommands.Count > 0 ? "command" : "argument";
         var message = $"unknown {what} '{token}'" + (command.Parents.Any() ? $" for '{CommandPath(command)}'" : "");
+        if (Renamed.TryGetValue(token, out var renamed) && candidates.Contains(renamed))
+        {
+            return $"{message}: it is now '{renamed}'";
+        }
         var closest = Closest(token, candidates);
         return closest is null ? message : $"{message}; did you mean '{closest}'?";
     }

@@ -65,7 +65,10 @@ public class CliVocabularyTests
     [InlineData("inspect --tabulr", "error: unknown option '--tabulr' for 'sharpquant inspect'; did you mean '--tabular'?", "Run 'sharpquant inspect --help' for usage.")]
     [InlineData("plot boxplot", "error: unknown command 'boxplot' for 'sharpquant plot'; did you mean 'boxplots'?", "Run 'sharpquant plot --help' for usage.")]
     [InlineData("quantize -o x.onnx --imges photos", "error: unknown option '--imges' for 'sharpquant quantize'; did you mean '--images'?", "Run 'sharpquant quantize --help' for usage.")]
-    [InlineData("sensitivity --layers stage4.*", "error: unknown option '--layers' for 'sharpquant sensitivity'; did you mean '--layer'?", "Run 'sharpquant sensitivity --help' for usage.")]
+    [InlineData("sensitivity --layers stage4.*", "error: unknown option '--layers' for 'sharpquant sensitivity': it is now '--layer'", "Run 'sharpquant sensitivity --help' for usage.")]
+    [InlineData("demo --out d", "error: unknown option '--out' for 'sharpquant demo': it is now '--output'", "Run 'sharpquant demo --help' for usage.")]
+    [InlineData("finetune --text-orientation 4 --text-seed 3 -o x.onnx", "error: unknown option '--text-seed' for 'sharpquant finetune': it is now '--seed'", "Run 'sharpquant finetune --help' for usage.")]
+    [InlineData("inspect --out d", "error: unknown option '--out' for 'sharpquant inspect'", "Run 'sharpquant inspect --help' for usage.")]
     [InlineData("inspect --verbos", "error: unknown option '--verbos' for 'sharpquant inspect'; did you mean '--verbose'?", "Run 'sharpquant inspect --help' for usage.")]
     [InlineData("inspect --zzzzzzzzzz", "error: unknown option '--zzzzzzzzzz' for 'sharpquant inspect'", "Run 'sharpquant inspect --help' for usage.")]
     public void UnknownCommandsAndOptionsNameTheClosestMatch(string line, string first, string second)
