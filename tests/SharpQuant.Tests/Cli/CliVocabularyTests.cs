@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SharpQuant.Cli;
 using SharpQuant.Cli.Help;
+using SharpQuant.Tests.Support;
 
 namespace SharpQuant.Tests.Cli;
 
@@ -131,5 +132,21 @@ public class CliVocabularyTests
             }
             Assert.NotEmpty(Root.Parse([path, "-o", "x.onnx", "--bias-correction", "yes"]).Errors);
         }
+    }
+
+    [SkippableTheory]
+    [InlineData("analytic")]
+    [InlineData("empirical")]
+    public void FinetuneTakesTheBiasCorrectionMethodsQuantizeTakes(string method)
+    {
+        TestData.RequireSharedData();
+        TestData.RequireFonts();
+        using var temp = TestData.NewTempFolder();
+        var (code, stdout, stderr) = InspectCommandTests.Run("finetune", TestData.PpocrModelPath, "--text-orientation", "8", "--seed", "3",
+            "--steps", "1", "--batch", "8", "--bias-correction", method, "-o", temp.File("out.onnx"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("8 rendered text lines, seed 3", stdout);
+        Assert.Matches($@"{method} bias correction: [1-9]\d* layers corrected", stdout);
+        Assert.True(File.Exists(temp.File("out.onnx")));
     }
 }
