@@ -106,8 +106,7 @@ public class CliVocabularyTests
 
         var layers = options.Where(o => o.Option.Name == "--layer").ToList();
         Assert.Equal(["plot boxplots", "plot histograms", "plot sensitivity", "report", "sensitivity"], layers.Select(o => o.Path).Order());
-        // Repeatable wherever several layers make sense; report's --layer is the one layer its figure is about.
-        Assert.All(layers.Where(o => o.Path != "report"), o => Assert.IsType<Option<string[]>>(o.Option));
+        Assert.All(layers, o => Assert.IsType<Option<string[]>>(o.Option));
 
         var seeds = options.Where(o => o.Option.Name == "--seed").ToList();
         Assert.Equal(["evaluate", "finetune", "quantize", "report", "sensitivity"], seeds.Select(o => o.Path).Order());
@@ -148,5 +147,22 @@ public class CliVocabularyTests
         Assert.Contains("8 rendered text lines, seed 3", stdout);
         Assert.Matches($@"{method} bias correction: [1-9]\d* layers corrected", stdout);
         Assert.True(File.Exists(temp.File("out.onnx")));
+    }
+
+    [Fact]
+    public void ReportTakesSeveralLayers()
+    {
+        using var temp = TestData.NewTempFolder();
+        var path = temp.File("r.html");
+        var (code, stdout, stderr) = InspectCommandTests.Run("report", "--layer", "stage2.block0.conv1", "--layer", "stage3.block1.conv2", "-o", path);
+        Assert.True(code == 0, stderr);
+        var html = File.ReadAllText(path);
+        Assert.Contains("Weight range per output channel of stage2.block0.conv1", html);
+        Assert.Contains("Weight range per output channel of stage3.block1.conv2", html);
+
+        (code, _, stderr) = InspectCommandTests.Run("report", "--layer", "stage2.block0.conv1", "--layer", "stage9.conv", "-o", temp.File("r2.html"));
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("no layer 'stage9.conv'", stderr);
+        Assert.False(File.Exists(temp.File("r2.html")));
     }
 }
