@@ -5,9 +5,6 @@ namespace SharpQuant.Cli;
 /// <summary>Spectre consoles over any writer: colour only on a real terminal, and wide enough for paths when redirected.</summary>
 public static class ConsoleOutput
 {
-    // Redirected output (files, CI logs) has no width; 160 columns keeps paths and tables on one line.
-    private const int RedirectedWidth = 160;
-
     public static IAnsiConsole For(TextWriter output)
     {
         var terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
@@ -20,7 +17,8 @@ public static class ConsoleOutput
         });
         if (!terminal)
         {
-            console.Profile.Width = RedirectedWidth;
+            // Redirected output (files, CI logs) has no width of its own: COLUMNS, else TerminalWidth.Redirected.
+            console.Profile.Width = TerminalWidth.Of(output);
         }
         return console;
     }

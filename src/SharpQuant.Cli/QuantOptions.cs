@@ -23,7 +23,36 @@ public static class QuantOptions
     public static Option<int> ActivationBits() =>
         new("--abits") { Description = "Activation bits (2-16; an int8 export needs 8)", DefaultValueFactory = _ => 8 };
 
-    public static Option<string> Observer(string defaultObserver, string description = "Activation observer: minmax, moving-average, percentile, mse or entropy")
+    /// <summary>
+    /// What <c>--seed</c> means in every command: the seed of the data the command draws, so the same seed draws the
+    /// same crops and text lines in quantize, evaluate, report, sensitivity and finetune.
+    /// </summary>
+    public const string SeedDescription = "Seed of the data drawn: the --split crops of the images and the --text-orientation lines";
+
+    /// <summary>The --seed default (finetune's is 2, for training lines disjoint from these).</summary>
+    public const int DefaultSeed = 1;
+
+    /// <summary>The observer every quantizing command starts from: the best of the five on ResNet18 (README, "Where the default loses").</summary>
+    public const string DefaultObserver = "entropy";
+
+    public static readonly string[] BiasCorrectionNames = ["empirical", "analytic", "none"];
+
+    /// <summary>
+    /// <c>--bias-correction empirical|analytic|none</c>, one type in every command; the default differs by what the
+    /// command has (quantize: empirical with data), so the command says it in <paramref name="description"/>.
+    /// </summary>
+    public static Option<string> BiasCorrection(string description, string? defaultMethod = null)
+    {
+        var option = new Option<string>("--bias-correction") { Description = description };
+        if (defaultMethod is not null)
+        {
+            option.DefaultValueFactory = _ => defaultMethod;
+        }
+        option.AcceptOnlyFromAmong(BiasCorrectionNames);
+        return option;
+    }
+
+    public static Option<string> Observer(string defaultObserver = DefaultObserver, string description = "Activation observer: minmax, moving-average, percentile, mse or entropy")
     {
         var option = new Option<string>("--observer") { Description = description, DefaultValueFactory = _ => defaultObserver };
         option.AcceptOnlyFromAmong(ObserverNames);

@@ -14,7 +14,7 @@ using Spectre.Console;
 namespace SharpQuant.Cli.Commands;
 
 /// <summary>
-/// <c>sharpquant demo [--images DIR] [--out DIR]</c>: the PyTorch tutorial's whole flow on the default ResNet18 —
+/// <c>sharpquant demo [--images DIR] [-o DIR]</c>: the PyTorch tutorial's whole flow on the default ResNet18 —
 /// load, the first rows of the graph table, BatchNorm folding, the equalization sets and cross-layer equalization,
 /// int8 simulations without and with CLE using the tutorial's learnable-style qconfigs (per-channel weights,
 /// per-tensor activations), calibration on the images (or data-free ranges from the BatchNorm statistics), fidelity
@@ -34,7 +34,7 @@ public static class DemoCommand
 
     public static Command Create(CliContext context)
     {
-        var outDir = new Option<string>("--out") { Description = "Folder for the demo's outputs", DefaultValueFactory = _ => "sharpquant-demo" };
+        var outDir = new Option<string>("--output", "-o") { Description = "Folder for the demo's outputs", DefaultValueFactory = _ => "sharpquant-demo" };
         var images = new Option<string>("--images")
         {
             Description = "Folder of photos: alternate images (by name) calibrate and evaluate. Without it the ranges are data-free and nothing is evaluated",
@@ -70,7 +70,7 @@ public static class DemoCommand
             graph.MakeBatchDynamic();
 
             Step(console, "2. the graph, as torch.fx's print_tabular (first rows)");
-            var lines = graph.PrintTabular().Split('\n');
+            var lines = GraphTable.Format(GraphTable.Rows(graph), totalWidth: TerminalWidth.Of(context.Out)).Split('\n');
             foreach (var line in lines.Take(TableRows + 2))
             {
                 console.WriteLine(line);

@@ -78,10 +78,7 @@ public static class EqualizeCommand
             if (absorbed is not null)
             {
                 console.MarkupLine($"[bold]bias absorption[/]: {absorbed.Absorbed.Count} pairs, {absorbed.Skipped.Count} skipped");
-                foreach (var s in absorbed.Skipped)
-                {
-                    console.MarkupLine($"  skipped {Markup.Escape(s.Path)}: {Markup.Escape(s.Reason)}");
-                }
+                SkipReasons.Write(console, absorbed.Skipped.Select(s => new SkipReason(s.Layer, $"skipped {s.Path}", s.Reason)));
             }
             console.MarkupLine($"wrote [bold]{Markup.Escape(outPath)}[/]");
             return ExitCodes.Ok;
@@ -106,10 +103,7 @@ public static class EqualizeCommand
         }
         console.Write(table);
         console.MarkupLine($"[bold]not equalized[/] ({d.Rejected.Count}):");
-        foreach (var r in d.Rejected)
-        {
-            console.MarkupLine($"  {Markup.Escape(r.Path)}: {Markup.Escape(r.Reason)}");
-        }
+        SkipReasons.Write(console, d.Rejected.Select(r => new SkipReason(r.Layer, r.Path, r.Reason)));
         if (report.DeadChannels > 0)
         {
             console.MarkupLine($"{report.DeadChannels} dead channels kept at factor 1 (weight range at most {EqualizeCrossLayer.DeadChannelRelativeRange:G2} of the layer's largest)");

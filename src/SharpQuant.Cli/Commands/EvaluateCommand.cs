@@ -19,7 +19,7 @@ namespace SharpQuant.Cli.Commands;
 public static class EvaluateCommand
 {
     /// <summary>The seed of <c>--seed</c> when none is given: the seed TextOrientationDatasetTests measures the float classifier with.</summary>
-    public const int DefaultSeed = 1;
+    public const int DefaultSeed = QuantOptions.DefaultSeed;
 
     public static Command Create(CliContext context)
     {
@@ -33,7 +33,7 @@ public static class EvaluateCommand
         {
             Description = "Instead of --images: N rendered text lines (half upright, half turned by 180°) for the ppocr-cls models given; prints each model's accuracy",
         };
-        var seed = new Option<int>("--seed") { Description = "Seed of the rendered text lines and of the --split crops", DefaultValueFactory = _ => DefaultSeed };
+        var seed = new Option<int>("--seed") { Description = QuantOptions.SeedDescription, DefaultValueFactory = _ => DefaultSeed };
         var split = new Option<string>("--split")
         {
             Description = "Evaluate on crops: 5 deterministic crops of each image and their mirror images, of the calibration images (1st, 3rd, … by name), " +

@@ -34,16 +34,17 @@ public static class FinetuneCommand
         {
             Description = "Instead of --images: train on N rendered text lines (for the ppocr-cls models; ppocr-cls preprocessing)",
         };
-        var textSeed = new Option<int>("--text-seed")
+        // The data seed defaults to 2, not 1: training lines disjoint from the lines evaluate draws by default.
+        var textSeed = new Option<int>("--seed")
         {
-            Description = $"Seed of the rendered text lines (default {DefaultTextSeed}, disjoint from evaluate's default lines)",
+            Description = $"{QuantOptions.SeedDescription} (default {DefaultTextSeed}, so the training lines are not the lines evaluate draws by default)",
             DefaultValueFactory = _ => DefaultTextSeed,
         };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the fine-tuned model (and OUT.sim.onnx beside it)", Required = true };
         var weights = QuantOptions.WeightGranularity();
         var wbits = QuantOptions.WeightBits();
         var abits = QuantOptions.ActivationBits();
-        var observer = QuantOptions.Observer("minmax", "Activation observer of the starting point: minmax, moving-average, percentile, mse or entropy");
+        var observer = QuantOptions.Observer(description: "Activation observer of the starting point: minmax, moving-average, percentile, mse or entropy");
         var learn = new Option<string>("--learn")
         {
             Description = "What to learn, comma-separated: scales, zero-points (affine quantizers), weights",
@@ -61,14 +62,15 @@ public static class FinetuneCommand
             DefaultValueFactory = _ => defaults.WeightLearningRate,
         };
         var batch = new Option<int>("--batch") { Description = "Samples per step", DefaultValueFactory = _ => defaults.BatchSize };
-        var seed = new Option<int>("--seed") { Description = "Seed of the sample order: same seed, same result", DefaultValueFactory = _ => defaults.Seed };
+        var seed = new Option<int>("--order-seed") { Description = "Seed of the order the samples are drawn in: same seed, same result", DefaultValueFactory = _ => defaults.Seed };
         var patience = new Option<int>("--patience")
         {
             Description = "Stop after this many steps without progress of the smoothed loss (0: never)",
             DefaultValueFactory = _ => defaults.Patience,
         };
         var equalize = new Option<bool>("--equalize") { Description = "Cross-layer equalization before quantizing" };
-        var biasCorrection = new Option<bool>("--bias-correction") { Description = "Empirical bias correction on the training samples before fine-tuning" };
+        var biasCorrection = QuantOptions.BiasCorrection(
+            "Bias correction before fine-tuning: empirical (on the training samples), analytic (from BatchNorm statistics) or none (the default: the fine-tuning learns against the float outputs itself)", "none");
         var command = new Command("finetune", "Learn quantization scales (LSQ) against the float model's outputs")
         {
             model, textOrientation, textSeed, output, weights, wbits, abits, observer, learn, loss, temperature, steps, lr, weightLr, batch, seed,
@@ -140,9 +142,9 @@ public static class FinetuneCommand
             var config = QuantizeCommand.Config(wb, ab, parse.GetValue(weights) == "per-channel", QuantizeCommand.ParseObserver(parse.GetValue(observer)!), integerFormat);
             var sim = QuantSim.Prepare(graph, new QConfigMapping().SetGlobal(config));
             SimCalibration.WithProgress(console, sim, samples, samples.Count);
-            if (parse.GetValue(biasCorrection))
+            if (parse.GetValue(biasCorrection) is { } correction && correction != "none")
             {
-                var report = BiasCorrection.Empirical(sim, samples);
+                var report = correction == "analytic" ? BiasCorrection.Analytic(sim) : BiasCorrection.Empirical(sim, samples);
                 console.MarkupLine($"{report.Method} bias correction: {report.Corrected.Count} layers corrected, {report.Skipped.Count} skipped");
             }
             sim.EnableParamLearning();

@@ -32,7 +32,7 @@ public static class InspectCommand
             if (parse.GetValue(tabular))
             {
                 context.Out.WriteLine();
-                context.Out.Write(graph.PrintTabular());
+                context.Out.Write(GraphTable.Format(GraphTable.Rows(graph), totalWidth: TerminalWidth.Of(context.Out)));
             }
             return ExitCodes.Ok;
         }));

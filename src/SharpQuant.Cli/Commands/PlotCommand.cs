@@ -33,7 +33,7 @@ public static class PlotCommand
         AllowMultipleArgumentsPerToken = true,
     };
 
-    private static Option<string> OutOption() => new("--out") { Description = $"Folder for the images (default: {DefaultFolder})", DefaultValueFactory = _ => DefaultFolder };
+    private static Option<string> OutOption() => new("--output", "-o") { Description = $"Folder for the images (default: {DefaultFolder})", DefaultValueFactory = _ => DefaultFolder };
 
     private static Command CreateBoxplots(CliContext context)
     {
@@ -91,7 +91,7 @@ public static class PlotCommand
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
         var weights = QuantOptions.WeightGranularity();
         var wbits = QuantOptions.WeightBits("Weight bits (2-16)");
-        var observer = QuantOptions.Observer("entropy");
+        var observer = QuantOptions.Observer();
         var compare = new Option<string>("--compare") { Description = "Not for histograms: draw two models' boxplots side by side with plot boxplots --compare", Hidden = true };
         var command = new Command("histograms", "Weight histograms on the integer grid (and activation histograms with --images), 5 bins per quantization step")
         {
@@ -153,7 +153,7 @@ public static class PlotCommand
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
         var weights = QuantOptions.WeightGranularity();
         var wbits = QuantOptions.WeightBits("Weight bits (2-16)");
-        var observer = QuantOptions.Observer("entropy");
+        var observer = QuantOptions.Observer();
         var gradientOf = new Option<string>("--gradient-of")
         {
             Description = "What is backpropagated: sum (the sum of every output), top1 (each sample's largest output), " +

@@ -27,21 +27,18 @@ public static class QuantizeCommand
                 "evaluate --split evaluation then uses the others), the evaluation images or all; without --split every image whole and mirrored. With --inputs: every other tensor file",
         };
         split.AcceptOnlyFromAmong("calibration", "evaluation", "all");
-        var seed = new Option<int>("--seed") { Description = "Seed of the --split crop sizes", DefaultValueFactory = _ => EvaluateCommand.DefaultSeed };
+        var seed = new Option<int>("--seed") { Description = QuantOptions.SeedDescription, DefaultValueFactory = _ => EvaluateCommand.DefaultSeed };
         var weights = QuantOptions.WeightGranularity();
         var wbits = QuantOptions.WeightBits();
         var abits = QuantOptions.ActivationBits();
-        var observer = QuantOptions.Observer("entropy");
+        var observer = QuantOptions.Observer();
         var equalize = new Option<bool>("--equalize") { Description = "Cross-layer equalization before quantizing" };
         var format = new Option<string>("--format") { Description = "Integer types: u8s8, u8s8-reduced or s8s8 (default: chosen for this CPU)" };
         format.AcceptOnlyFromAmong([.. IntegerFormat.All.Select(f => f.Name)]);
         var batch = new Option<int>("--batch") { Description = "Calibration batch size", DefaultValueFactory = _ => 8 };
         var printQParams = new Option<bool>("--print-qparams") { Description = "Print every quantizer's scale and zero point" };
-        var biasCorrection = new Option<string>("--bias-correction")
-        {
-            Description = "Correct the bias shift weight quantization causes: empirical (needs --images or --inputs; the default with data), analytic (from BatchNorm statistics) or none (the default without data)",
-        };
-        biasCorrection.AcceptOnlyFromAmong("empirical", "analytic", "none");
+        var biasCorrection = QuantOptions.BiasCorrection(
+            "Correct the bias shift weight quantization causes: empirical (needs --images or --inputs; the default with data), analytic (from BatchNorm statistics) or none (the default without data)");
         var dataFree = new Option<bool>("--data-free") { Description = "No data: activation ranges from BatchNorm statistics (β ± 6|γ|) and the preset's input range" };
         var json = new Option<bool>("--json") { Description = "Print the result (format, sizes, every quantizer's parameters) as JSON" };
         var command = new Command("quantize", "Calibrate and export an int8 model")

@@ -14,7 +14,7 @@ using Spectre.Console;
 namespace SharpQuant.Cli.Commands;
 
 /// <summary>
-/// <c>sharpquant report [MODEL] [--images DIR | --text-orientation N] [--equalize] --out FILE.html</c>: the flow on
+/// <c>sharpquant report [MODEL] [--images DIR | --text-orientation N] [--equalize] -o FILE.html</c>: the flow on
 /// one model (load, fold BatchNorm, find and optionally equalize the sets, prepare int8 simulations, calibrate or use
 /// data-free ranges, evaluate fidelity) written as one self-contained HTML report, sections in the order of the flow.
 /// With --equalize the model is quantized without and with CLE, and the report compares the two.
@@ -37,16 +37,17 @@ public static class ReportCommand
         {
             Description = $"For the ppocr-cls model: calibrate on {CalibrationTextLines} rendered text lines (seed + 1) and evaluate fidelity and accuracy on N others (seed)",
         };
-        var seed = new Option<int>("--seed") { Description = "Seed of the image crops and the rendered text lines", DefaultValueFactory = _ => EvaluateCommand.DefaultSeed };
+        var seed = new Option<int>("--seed") { Description = QuantOptions.SeedDescription, DefaultValueFactory = _ => EvaluateCommand.DefaultSeed };
         var equalize = new Option<bool>("--equalize") { Description = "Also equalize (CLE) and compare the int8 models without and with it" };
-        var observer = QuantOptions.Observer("entropy");
-        var layer = new Option<string>("--layer")
+        var observer = QuantOptions.Observer();
+        var layer = new Option<string[]>("--layer")
         {
-            Description = "Layer whose per-channel weight ranges are drawn and whose scales are printed in full " +
+            Description = "Layers whose per-channel weight ranges and sensitivity are drawn, the first one's scales printed in full; repeatable " +
                 "(default: the equalized layer whose spread narrows most, else the set layer with the widest spread)",
+            AllowMultipleArgumentsPerToken = true,
         };
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };
-        var output = new Option<string>("--out", "-o") { Description = "Where to write the HTML report", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the HTML report", Required = true };
         var command = new Command("report", "Run the flow on a model and write a self-contained HTML report")
         {
             model, textOrientation, seed, equalize, observer, layer, batch, output,
@@ -118,11 +119,14 @@ public static class ReportCommand
                 ? $"equalization sets: {discovery.Sets.Count} found (not equalized; --equalize applies them)"
                 : $"equalized {discovery.Sets.Count} sets in {equalized.Report.Sweeps} sweeps");
 
-            var focus = parse.GetValue(layer) ?? DefaultFocusLayer(folded.Graph, discovery, equalized?.Report);
-            if (focus is not null && folded.Graph.FindNode(focus) is null)
+            IReadOnlyList<string> focusLayers = parse.GetValue(layer) is { Length: > 0 } given
+                ? given.Distinct(StringComparer.Ordinal).ToList()
+                : DefaultFocusLayer(folded.Graph, discovery, equalized?.Report) is { } chosen ? [chosen] : [];
+            foreach (var name in focusLayers.Where(n => folded.Graph.FindNode(n) is null))
             {
-                throw new SharpQuantException($"the model has no layer '{focus}' (module names are listed by 'sharpquant inspect --tabular')");
+                throw new SharpQuantException($"the model has no layer '{name}' (module names are listed by 'sharpquant inspect --tabular')");
             }
+            var focus = focusLayers.Count > 0 ? focusLayers[0] : null;
 
             var format = IntegerFormat.ForThisCpu();
             var config = format.Apply(QConfig.Default with
@@ -150,11 +154,11 @@ public static class ReportCommand
                 : Evaluate(console, graph, s, reportData)));
 
             var figures = new List<ReportFigure>();
-            if (focus is not null)
+            foreach (var drawn in focusLayers)
             {
-                var series = variants.Select(v => ChannelRanges.Of(v.Graph, focus, v.Label == WithoutCle ? "without CLE" : "with CLE")).ToList();
-                figures.Add(new ReportFigure(WeightRangeChart.Png(focus, series),
-                    $"Weight range per output channel of {focus} after BatchNorm folding{(equalized is null ? "" : ", without and with CLE")}: " +
+                var series = variants.Select(v => ChannelRanges.Of(v.Graph, drawn, v.Label == WithoutCle ? "without CLE" : "with CLE")).ToList();
+                figures.Add(new ReportFigure(WeightRangeChart.Png(drawn, series),
+                    $"Weight range per output channel of {drawn} after BatchNorm folding{(equalized is null ? "" : ", without and with CLE")}: " +
                     "each point is one output channel's max |w| divided by the largest channel's, which is the share of a per-tensor " +
                     "int8 grid that channel would use (0.1 leaves it about 25 of 255 levels). The spread in the legend is the largest " +
                     "over the smallest range. Per-channel scales, used here, give every channel the whole grid; equalization matters " +
@@ -163,7 +167,7 @@ public static class ReportCommand
             sections.Add(FiguresSection.Build(figures));
             // The first calibration batch (decoded again: a few crops, less than the analysis itself costs).
             sections.Add(failures.NeedsSims(ReportFlow.Sensitivity, sims, s => reportData is not null && focus is not null && reportData.Calibration() is { Count: > 0 } sensitivityBatches
-                ? Sensitivity(console, s, focus, sensitivityBatches[0])
+                ? Sensitivity(console, s, focusLayers, sensitivityBatches[0])
                 : SensitivitySection.Build([], null)));
             sections.Add(failures.NeedsSims(ReportFlow.QuantizationParameters, sims, s => QuantizerParametersSection.Build(s, focus is null ? null : focus + ".weight_fake_quant")));
 
@@ -308,10 +312,10 @@ public static class ReportCommand
     private static string Images(int count) => count == 1 ? "1 image" : $"{count} images";
 
     /// <summary>
-    /// The sensitivity analysis of the focus layer (its weight and the activation after it) in every model, on one
+    /// The sensitivity analysis of the focus layers (their weights and the activations after them) in every model, on one
     /// calibration batch: a few figures keep the report small.
     /// </summary>
-    private static ReportSection Sensitivity(IAnsiConsole console, IReadOnlyList<ReportedSim> sims, string focus, InputBatch inputs)
+    private static ReportSection Sensitivity(IAnsiConsole console, IReadOnlyList<ReportedSim> sims, IReadOnlyList<string> layers, InputBatch inputs)
     {
         // The analysis backpropagates through one input; a model with several has its section replaced by the reason.
         var batch = inputs.Single;
@@ -319,10 +323,10 @@ public static class ReportCommand
         var runs = new List<ReportedSensitivity>();
         foreach (var s in sims)
         {
-            var selected = SensitivityQuantizers(s.Sim, focus);
+            var selected = layers.SelectMany(l => SensitivityQuantizers(s.Sim, l)).ToHashSet();
             runs.Add(new ReportedSensitivity(s.Label, SensitivityAnalysis.Run(s.Sim, [batch], seed, selected.Contains)));
         }
-        console.MarkupLine($"sensitivity analysis of {Markup.Escape(focus)}: {Markup.Escape(SensitivityHistograms.DescribeTarget(seed))} backpropagated on {batch.Shape[0]} samples");
+        console.MarkupLine($"sensitivity analysis of {Markup.Escape(string.Join(", ", layers))}: {Markup.Escape(SensitivityHistograms.DescribeTarget(seed))} backpropagated on {batch.Shape[0]} samples");
         return SensitivitySection.Build(runs, $"the first calibration batch ({batch.Shape[0]} sample{(batch.Shape[0] == 1 ? "" : "s")})");
     }
 

@@ -24,10 +24,10 @@ public static class SensitivityCommand
         var model = ModelArgument.Create();
         var data = DataOptions.Create("Folder of images to calibrate and measure on");
         var textOrientation = new Option<int?>("--text-orientation") { Description = "Use N rendered text lines with orientation labels (0 upright, 1 turned) instead of images; MODEL must be the ppocr-cls classifier" };
-        var seed = new Option<int>("--seed") { Description = "Seed of the rendered text lines", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = QuantOptions.SeedDescription, DefaultValueFactory = _ => QuantOptions.DefaultSeed };
         var output = new Option<string>("--output", "-o") { Description = "Also write the table (and the accuracy-aware steps) as JSON to this file" };
         var modes = new Option<string>("--modes") { Description = "What to measure per layer, comma-separated: weights, activations, both (each costs one session build per layer)", DefaultValueFactory = _ => "weights,activations,both" };
-        var layers = new Option<string[]>("--layers") { Description = "Only rows whose name matches these globs (stage4.*)", AllowMultipleArgumentsPerToken = true };
+        var layers = new Option<string[]>("--layer") { Description = "Only rows whose name matches these globs (stage4.*); repeatable", AllowMultipleArgumentsPerToken = true };
         var weights = QuantOptions.WeightGranularity();
         var wbits = new Option<int?>("--wbits") { Description = "Weight bits (2-16; default: 8, or 7 where this CPU reduces range)" };
         var batch = new Option<int>("--batch") { Description = "Images per batch", DefaultValueFactory = _ => 8 };

@@ -57,12 +57,17 @@ public static class GraphTable
     private static string Display(Value? v) =>
         v is null ? "None" : v.Producer is { } p ? p.ModuleName : v.Name;
 
-    /// <summary>The table as aligned text, one row per node, like torch.fx's print_tabular.</summary>
-    public static string Format(IReadOnlyList<GraphTableRow> rows, int maxCellWidth = 60)
+    /// <summary>
+    /// The table as aligned text, one row per node, like torch.fx's print_tabular; with <paramref name="totalWidth"/>
+    /// (a console's width) the widest columns are clipped with "…" until every line fits.
+    /// </summary>
+    public static string Format(IReadOnlyList<GraphTableRow> rows, int maxCellWidth = 60, int totalWidth = int.MaxValue)
     {
         string[] header = ["opcode", "name", "target", "args", "kwargs"];
         var cells = rows.Select(r => new[] { r.Opcode, r.Name, r.Target, r.Args, r.Kwargs }.Select(c => Clip(IO.TerminalText.Escape(c), maxCellWidth)).ToArray()).ToList();
-        var widths = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
+        var natural = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
+        var widths = ColumnFit.Fit(natural, header, totalWidth, separator: 2);
+        cells = cells.Select(c => c.Select((v, i) => Clip(v, widths[i])).ToArray()).ToList();
         var sb = new StringBuilder();
         void Line(IReadOnlyList<string> values) =>
             sb.AppendLine(string.Join("  ", values.Select((v, i) => v.PadRight(widths[i]))).TrimEnd());

@@ -16,7 +16,7 @@ public class DemoCommandTests
     {
         using var temp = TestData.NewTempFolder();
         var folder = Path.Combine(temp.Path, "demo");
-        var (code, stdout, stderr) = InspectCommandTests.Run("demo", "--out", folder);
+        var (code, stdout, stderr) = InspectCommandTests.Run("demo", "-o", folder);
         Assert.True(code == 0, stderr);
 
         // The flow's steps, in order, and what each shows.
@@ -71,7 +71,7 @@ public class DemoCommandTests
             File.Copy(file, Path.Combine(images, Path.GetFileName(file)));
         }
         var folder = Path.Combine(temp.Path, "demo");
-        var (code, stdout, stderr) = InspectCommandTests.Run("demo", "--images", images, "--out", folder);
+        var (code, stdout, stderr) = InspectCommandTests.Run("demo", "--images", images, "-o", folder);
         Assert.True(code == 0, stderr);
         Assert.Contains("7. calibrate on the photos", stdout);
         foreach (var label in new[] { "without CLE", "with CLE" })
@@ -101,13 +101,13 @@ public class DemoCommandTests
     public void MissingOrEmptyImageFolderIsOneErrorLine()
     {
         using var temp = TestData.NewTempFolder();
-        var (code, stdout, stderr) = InspectCommandTests.Run("demo", "--images", Path.Combine(temp.Path, "nope"), "--out", temp.File("demo"));
+        var (code, stdout, stderr) = InspectCommandTests.Run("demo", "--images", Path.Combine(temp.Path, "nope"), "-o", temp.File("demo"));
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Single(stderr.Trim().Split('\n'));
         Assert.False(Directory.Exists(temp.File("demo")), stdout);
 
         var empty = Directory.CreateDirectory(Path.Combine(temp.Path, "empty")).FullName;
-        (code, _, stderr) = InspectCommandTests.Run("demo", "--images", empty, "--out", temp.File("demo2"));
+        (code, _, stderr) = InspectCommandTests.Run("demo", "--images", empty, "-o", temp.File("demo2"));
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Single(stderr.Trim().Split('\n'));
         Assert.False(Directory.Exists(temp.File("demo2")), "nothing is written when the data is bad");

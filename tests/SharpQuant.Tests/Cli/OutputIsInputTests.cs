@@ -78,7 +78,7 @@ public class OutputIsInputTests
         var photo = Path.Combine(images, "samoyed.png");
         File.WriteAllBytes(photo, PngBytes.Gradient(32, 24));
         AssertRefused(["quantize", model, "--images", images, "-o", photo], photo, photo, photo);
-        AssertRefused(["report", model, "--images", images, "--out", photo], photo, photo, photo);
+        AssertRefused(["report", model, "--images", images, "-o", photo], photo, photo, photo);
     }
 
     [SkippableFact]

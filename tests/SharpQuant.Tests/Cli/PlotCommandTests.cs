@@ -11,7 +11,7 @@ public class PlotCommandTests
     public void BoxplotsOfOneLayerAndAComparisonWithTheEqualizedModel()
     {
         using var temp = TestData.NewTempFolder();
-        var (code, stdout, stderr) = Run("plot", "boxplots", "--layer", "stage2.block0.conv1", "--out", temp.File("single"));
+        var (code, stdout, stderr) = Run("plot", "boxplots", "--layer", "stage2.block0.conv1", "-o", temp.File("single"));
         Assert.True(code == 0, stderr);
         var single = temp.File("single/stage2.block0.conv1.boxplot.png");
         Assert.Contains(single, stdout);
@@ -24,7 +24,7 @@ public class PlotCommandTests
         var equalized = temp.File("eq.onnx");
         Assert.Equal(0, Run("equalize", "-o", equalized).Code);
         (code, stdout, stderr) = Run("plot", "boxplots", "--layer", "stage2.block0.*", "--compare", equalized,
-            "--label", "without CLE", "--compare-label", "with CLE", "--out", temp.File("compare"));
+            "--label", "without CLE", "--compare-label", "with CLE", "-o", temp.File("compare"));
         Assert.True(code == 0, stderr);
         // stage2.block0 has conv1, conv2 and the downsample conv.
         Assert.Contains("wrote 3 images", stdout);
@@ -40,14 +40,14 @@ public class PlotCommandTests
     public void AnUnknownLayerIsOneLineWithCloseMatches()
     {
         using var temp = TestData.NewTempFolder();
-        var (code, stdout, stderr) = Run("plot", "boxplots", "--layer", "stage2.block0.conv9", "--out", temp.Path);
+        var (code, stdout, stderr) = Run("plot", "boxplots", "--layer", "stage2.block0.conv9", "-o", temp.Path);
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Equal("", stdout);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("error: no layer with a weight matches 'stage2.block0.conv9'; close matches: stage2.block0.conv1, stage2.block0.conv2", line);
         Assert.Empty(Directory.GetFiles(temp.Path));
 
-        (code, _, stderr) = Run("plot", "histograms", "--layer", "stem.conv", "--out", temp.Path);
+        (code, _, stderr) = Run("plot", "histograms", "--layer", "stem.conv", "-o", temp.Path);
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Contains("close matches:", stderr);
     }
@@ -56,7 +56,7 @@ public class PlotCommandTests
     public void WeightHistogramsOfTheLayersMatched()
     {
         using var temp = TestData.NewTempFolder();
-        var (code, stdout, stderr) = Run("plot", "histograms", "--layer", "stage1.block1.*", "--out", temp.Path);
+        var (code, stdout, stderr) = Run("plot", "histograms", "--layer", "stage1.block1.*", "-o", temp.Path);
         Assert.True(code == 0, stderr);
         Assert.Contains(temp.File("stage1.block1.conv1.weight-hist.png"), stdout);
         Assert.Contains(temp.File("stage1.block1.conv2.weight-hist.png"), stdout);
@@ -64,7 +64,7 @@ public class PlotCommandTests
         using var image = PngImages.Decode(temp.File("stage1.block1.conv1.weight-hist.png"));
         Assert.Equal((1600, 820), (image.Width, image.Height));
 
-        (code, _, stderr) = Run("plot", "histograms", "--compare", TestModels.ResNet18Path, "--out", temp.Path);
+        (code, _, stderr) = Run("plot", "histograms", "--compare", TestModels.ResNet18Path, "-o", temp.Path);
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("--compare is for boxplots", stderr);
     }
@@ -75,7 +75,7 @@ public class PlotCommandTests
         TestData.RequireSharedData();
         using var temp = TestData.NewTempFolder();
         var (code, stdout, stderr) = Run("plot", "histograms", "--layer", "stage1.block0.relu1", "--images", TestData.ImagesFolder,
-            "--count", "2", "--batch", "2", "--observer", "minmax", "--out", temp.Path);
+            "--count", "2", "--batch", "2", "--observer", "minmax", "-o", temp.Path);
         Assert.True(code == 0, stderr);
         Assert.Contains("measured activations on 2 images", stdout);
         var path = temp.File("stage1.block0.relu1.activation-hist.png");

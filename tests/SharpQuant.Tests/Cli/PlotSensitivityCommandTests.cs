@@ -23,7 +23,7 @@ public class PlotSensitivityCommandTests
         TestData.RequireSharedData();
         using var temp = TestData.NewTempFolder();
         var (code, stdout, stderr) = Run("plot", "sensitivity", "--images", TestData.ImagesFolder, "--count", "2", "--batch", "2",
-            "--layer", "stage1.block0.conv1", "--layer", "stage1.block0.relu1", "--gradient-of", "top1", "--out", temp.Path);
+            "--layer", "stage1.block0.conv1", "--layer", "stage1.block0.relu1", "--gradient-of", "top1", "-o", temp.Path);
         Assert.True(code == 0, stderr);
         Assert.Contains("backpropagated each sample's largest (top-1) output on 2 images", stdout);
         Assert.Contains("straight through", stdout);
@@ -48,18 +48,18 @@ public class PlotSensitivityCommandTests
     {
         TestData.RequireSharedData();
         using var temp = TestData.NewTempFolder();
-        var (code, stdout, stderr) = Run("plot", "sensitivity", "--images", TestData.ImagesFolder, "--layer", "stage1.block0.relu9", "--out", temp.Path);
+        var (code, stdout, stderr) = Run("plot", "sensitivity", "--images", TestData.ImagesFolder, "--layer", "stage1.block0.relu9", "-o", temp.Path);
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Equal("", stdout);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("error: no layer or activation matches 'stage1.block0.relu9'; close matches: stage1.block0.relu1", line);
         Assert.Empty(Directory.GetFiles(temp.Path));
 
-        (code, _, stderr) = Run("plot", "sensitivity", "--out", temp.Path);
+        (code, _, stderr) = Run("plot", "sensitivity", "-o", temp.Path);
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("--images", stderr);
 
-        (code, _, stderr) = Run("plot", "sensitivity", "--images", temp.File("no-such-folder"), "--out", temp.Path);
+        (code, _, stderr) = Run("plot", "sensitivity", "--images", temp.File("no-such-folder"), "-o", temp.Path);
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }

@@ -16,7 +16,7 @@ public class SensitivityCommandTests
         var photo = ImageFiles.List(TestData.ImagesFolder)[0];
         File.Copy(photo, Path.Combine(images, Path.GetFileName(photo)));
         var table = temp.File("table.json");
-        var (code, stdout, stderr) = InspectCommandTests.Run("sensitivity", "--images", images, "--layers", "stage4.block2.*", "--modes", "both",
+        var (code, stdout, stderr) = InspectCommandTests.Run("sensitivity", "--images", images, "--layer", "stage4.block2.*", "--modes", "both",
             "--weights", "per-tensor", "--wbits", "4", "--target-sqnr", "200", "-o", table);
         Assert.True(code == 0, stderr);
         Assert.Contains("stage4.block2.conv1", stdout);

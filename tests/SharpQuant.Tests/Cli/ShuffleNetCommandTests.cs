@@ -27,7 +27,7 @@ public class ShuffleNetCommandTests
         var model = TestData.ZooModelPath("shufflenet_v2_x1_0");
         using var temp = WithTwoImages();
         var (code, stdout, stderr) = InspectCommandTests.Run("plot", "sensitivity", model, "--images", temp.File("images"), "--preset", "imagenet",
-            "--count", "2", "--batch", "2", "--layer", "stage3.3.branch2.3", "--out", temp.File("plots"));
+            "--count", "2", "--batch", "2", "--layer", "stage3.3.branch2.3", "-o", temp.File("plots"));
         Assert.True(code == 0, stderr);
         Assert.Contains("wrote 2 images", stdout);
         Assert.True(new FileInfo(temp.File(Path.Combine("plots", "stage3.3.branch2.3.weight-sensitivity.png"))).Length > 10_000);
@@ -40,7 +40,7 @@ public class ShuffleNetCommandTests
         var model = TestData.ZooModelPath("shufflenet_v2_x1_0");
         using var temp = WithTwoImages();
         var output = temp.File("report.html");
-        var (code, stdout, stderr) = InspectCommandTests.Run("report", model, "--images", temp.File("images"), "--preset", "imagenet", "--out", output);
+        var (code, stdout, stderr) = InspectCommandTests.Run("report", model, "--images", temp.File("images"), "--preset", "imagenet", "-o", output);
         Assert.True(code == 0, stderr);
         Assert.Contains("sensitivity analysis of", stdout);
         var html = File.ReadAllText(output);

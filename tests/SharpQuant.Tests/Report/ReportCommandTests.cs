@@ -41,7 +41,7 @@ public class ReportCommandTests(ITestOutputHelper output)
     {
         using var temp = TestData.NewTempFolder();
         var path = temp.File("report.html");
-        var (code, stdout, stderr) = InspectCommandTests.Run("report", "--out", path);
+        var (code, stdout, stderr) = InspectCommandTests.Run("report", "-o", path);
         output.WriteLine(stdout);
         Assert.True(code == 0, stderr);
         Assert.Contains("data-free ranges for 33 activation quantizers", stdout);
@@ -77,7 +77,7 @@ public class ReportCommandTests(ITestOutputHelper output)
         }
         var path = temp.File("out/report.html");
         var (code, stdout, stderr) = InspectCommandTests.Run(
-            "report", "--images", images, "--equalize", "--observer", "minmax", "--layer", "stage2.block0.conv1", "--batch", "10", "--out", path);
+            "report", "--images", images, "--equalize", "--observer", "minmax", "--layer", "stage2.block0.conv1", "--batch", "10", "-o", path);
         output.WriteLine(stdout);
         Assert.True(code == 0, stderr);
         Assert.Contains("equalized 9 sets in 2 sweeps", stdout);
@@ -135,7 +135,7 @@ public class ReportCommandTests(ITestOutputHelper output)
         TestData.RequireFonts();
         using var temp = TestData.NewTempFolder();
         var path = temp.File("ppocr.html");
-        var (code, stdout, stderr) = InspectCommandTests.Run("report", TestData.PpocrModelPath, "--text-orientation", "32", "--equalize", "--observer", "minmax", "--out", path);
+        var (code, stdout, stderr) = InspectCommandTests.Run("report", TestData.PpocrModelPath, "--text-orientation", "32", "--equalize", "--observer", "minmax", "-o", path);
         output.WriteLine(stdout);
         Assert.True(code == 0, stderr);
         var html = File.ReadAllText(path);
@@ -161,7 +161,7 @@ public class ReportCommandTests(ITestOutputHelper output)
     public void MissingModelIsBadInput()
     {
         using var temp = TestData.NewTempFolder();
-        var (code, _, stderr) = InspectCommandTests.Run("report", temp.File("missing.onnx"), "--out", temp.File("r.html"));
+        var (code, _, stderr) = InspectCommandTests.Run("report", temp.File("missing.onnx"), "-o", temp.File("r.html"));
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Contains("does not exist", stderr);
         Assert.Single(stderr.Trim().Split('\n'));
@@ -175,7 +175,7 @@ public class ReportCommandTests(ITestOutputHelper output)
         var model = temp.File("model.onnx");
         File.Copy(TestModels.ResNet18Path, model);
         var before = File.ReadAllBytes(model);
-        var (code, _, stderr) = InspectCommandTests.Run("report", model, "--out", model);
+        var (code, _, stderr) = InspectCommandTests.Run("report", model, "-o", model);
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("is the input file", stderr);
         Assert.Equal(before, File.ReadAllBytes(model));
@@ -188,7 +188,7 @@ public class ReportCommandTests(ITestOutputHelper output)
         // A folder that cannot be created because a file has its name (tests run as root, so permissions would not stop it).
         var blocker = temp.File("blocker");
         File.WriteAllText(blocker, "a file, not a folder");
-        var (code, stdout, stderr) = InspectCommandTests.Run("report", "--out", Path.Combine(blocker, "report.html"));
+        var (code, stdout, stderr) = InspectCommandTests.Run("report", "-o", Path.Combine(blocker, "report.html"));
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Contains("cannot write", stderr);
         Assert.Empty(stdout);   // nothing was loaded
@@ -198,18 +198,18 @@ public class ReportCommandTests(ITestOutputHelper output)
     public void UsageErrorsAreOneLine()
     {
         using var temp = TestData.NewTempFolder();
-        var (code, _, stderr) = InspectCommandTests.Run("report", "--images", temp.Path, "--text-orientation", "4", "--out", temp.File("r.html"));
+        var (code, _, stderr) = InspectCommandTests.Run("report", "--images", temp.Path, "--text-orientation", "4", "-o", temp.File("r.html"));
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("exclude each other", stderr);
-        (code, _, stderr) = InspectCommandTests.Run("report", "--text-orientation", "4", "--out", temp.File("r.html"));
+        (code, _, stderr) = InspectCommandTests.Run("report", "--text-orientation", "4", "-o", temp.File("r.html"));
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("needs the ppocr-cls model", stderr);
-        (code, _, stderr) = InspectCommandTests.Run("report", "--layer", "no.such.layer", "--out", temp.File("r.html"));
+        (code, _, stderr) = InspectCommandTests.Run("report", "--layer", "no.such.layer", "-o", temp.File("r.html"));
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Contains("no layer 'no.such.layer'", stderr);
         (code, _, stderr) = InspectCommandTests.Run("report");
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains("--out", stderr);
+        Assert.Contains("--output", stderr);
         Assert.Empty(Directory.GetFiles(temp.Path));
     }
 }

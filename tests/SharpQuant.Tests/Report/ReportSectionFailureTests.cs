@@ -36,7 +36,7 @@ public class ReportSectionFailureTests
         var model = temp.File("strided-slice.onnx");
         OnnxModel.Save(StridedSliceModel(), model);
         var path = temp.File("report.html");
-        var (code, stdout, stderr) = InspectCommandTests.Run("report", model, "--images", images, "--preset", "imagenet", "--out", path);
+        var (code, stdout, stderr) = InspectCommandTests.Run("report", model, "--images", images, "--preset", "imagenet", "-o", path);
         Assert.True(code == 0, stderr);
         Assert.Contains("warning: report section 'Sensitivity analysis' left out:", stderr);
         Assert.Contains("only unit steps have a backward rule", stderr);
@@ -60,7 +60,7 @@ public class ReportSectionFailureTests
         var model = temp.File("no-statistics.onnx");
         OnnxModel.Save(StridedSliceModel(), model);
         var path = temp.File("report.html");
-        var (code, stdout, stderr) = InspectCommandTests.Run("report", model, "--out", path);
+        var (code, stdout, stderr) = InspectCommandTests.Run("report", model, "-o", path);
         Assert.True(code == 0, stderr);
         Assert.Contains("warning: report section 'Quantization and calibration' left out: data-free quantization needs BatchNorm statistics", stderr);
 
