@@ -65,7 +65,7 @@ public class ModelZooAcceptanceTests
         }
         var evaluated = Succeeds(["evaluate", model, int8, "--images", photos, .. preset]);
         Assert.Contains("SQNR", evaluated);
-        Succeeds("plot", "boxplots", model, "--out", temp.File("plots"));
+        Succeeds("plot", "boxplots", model, "--output", temp.File("plots"));
         Assert.NotEmpty(Directory.GetFiles(temp.File("plots"), "*.png"));
         Succeeds(["report", model, "--images", photos, "-o", temp.File("report.html"), "--batch", "4", .. preset]);
         Assert.True(new FileInfo(temp.File("report.html")).Length > 10_000);
@@ -103,7 +103,7 @@ public class ModelZooAcceptanceTests
         var int8 = temp.File("int8.onnx");
         Assert.Contains("int8 QDQ model", Succeeds("quantize", model, "--inputs", tensors, "-o", int8, "--batch", "2"));
         Assert.Contains("SQNR", Succeeds("evaluate", model, int8, "--inputs", tensors));
-        Succeeds("plot", "boxplots", model, "--out", temp.File("plots"));
+        Succeeds("plot", "boxplots", model, "--output", temp.File("plots"));
         Succeeds("report", model, "--inputs", tensors, "-o", temp.File("report.html"), "--batch", "2");
         Assert.Contains("tensor files", File.ReadAllText(temp.File("report.html")));
     }
