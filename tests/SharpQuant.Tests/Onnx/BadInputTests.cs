@@ -88,15 +88,7 @@ public class BadInputTests
         Assert.Contains("opset 0", Assert.Throws<InvalidModelException>(() => OnnxModel.Load(model.Bytes())).Message);
     }
 
-    private static Proto.ModelProto WithExternalWeight(string location)
-    {
-        var model = ProtoModels.AddRelu();
-        var c = model.Graph.Initializer[0];
-        c.FloatData.Clear();
-        c.DataLocation = Proto.TensorProto.Types.DataLocation.External;
-        c.ExternalData.Add(new Proto.StringStringEntryProto { Key = "location", Value = location });
-        return model;
-    }
+    private static Proto.ModelProto WithExternalWeight(string location) => ExternalDataModels.WithExternalConstant(location);
 
     private static string WriteModel(TempFolder temp, Proto.ModelProto model, string name = "model.onnx")
     {
