@@ -10,6 +10,19 @@ public enum AdaRoundInputs
     Float,
 }
 
+/// <summary>What a layer's output is reconstructed towards.</summary>
+public enum AdaRoundTargets
+{
+    /// <summary>f(W x): the layer with its float weight on the same inputs the rounded layer sees.</summary>
+    SameInputs,
+
+    /// <summary>
+    /// The float model's output of the layer (float weights on float inputs; the paper's asymmetric reconstruction and
+    /// AIMET's): the rounding also makes up for the error the layers before left in its inputs.
+    /// </summary>
+    FloatModel,
+}
+
 /// <summary>How <see cref="AdaRounder"/> learns the rounding of each layer.</summary>
 public sealed record AdaRoundOptions
 {
@@ -35,6 +48,8 @@ public sealed record AdaRoundOptions
     public float BetaEnd { get; init; } = 2f;
 
     public AdaRoundInputs Inputs { get; init; } = AdaRoundInputs.Quantized;
+
+    public AdaRoundTargets Targets { get; init; } = AdaRoundTargets.SameInputs;
 
     /// <summary>Seeds the order of the mini-batches: the same seed and data give the same weights, bit for bit.</summary>
     public int Seed { get; init; }

@@ -41,16 +41,17 @@ public static class AdaRounder
             throw new SharpQuantException("AdaRound found no Conv, Gemm or MatMul weight that a weight quantizer fake-quantizes");
         }
         var inputName = sim.Graph.Inputs[0].Name;
-        using var floatExecutor = options.Inputs == AdaRoundInputs.Float ? new GraphExecutor(FloatGraph(sim), options.Executor, FakeQuantLowering.Lower) : null;
+        var needsFloat = options.Inputs == AdaRoundInputs.Float || options.Targets == AdaRoundTargets.FloatModel;
+        using var floatExecutor = needsFloat ? new GraphExecutor(FloatGraph(sim), options.Executor, FakeQuantLowering.Lower) : null;
         var results = new List<AdaRoundLayerResult>();
         for (var i = 0; i < layers.Count; i++)
         {
             var layerClock = Stopwatch.StartNew();
             var layer = layers[i];
             List<Tensor> inputs;
-            if (floatExecutor is not null)
+            if (options.Inputs == AdaRoundInputs.Float)
             {
-                inputs = LayerInputs(floatExecutor, inputName, layer, data, quantized: false);
+                inputs = LayerInputs(floatExecutor!, inputName, layer, data, quantized: false);
             }
             else
             {
@@ -58,7 +59,8 @@ public static class AdaRounder
                 using var executor = sim.CreateExecutor(options.Executor);
                 inputs = LayerInputs(executor, inputName, layer, data, quantized: true);
             }
-            var result = Solve(layer, inputs, options);
+            var targets = options.Targets == AdaRoundTargets.FloatModel ? Outputs(floatExecutor!, inputName, layer, data) : null;
+            var result = Solve(layer, inputs, targets, options);
             results.Add(result with { Elapsed = layerClock.Elapsed });
             progress?.Report(new AdaRoundProgress(i + 1, layers.Count, results[^1]));
         }
@@ -98,16 +100,24 @@ public static class AdaRounder
         return result;
     }
 
+    /// <summary>The float model's output of the layer's unit (after its activations), for every batch.</summary>
+    private static List<Tensor> Outputs(GraphExecutor floatExecutor, string inputName, AdaRoundLayer layer, List<Tensor> batches)
+    {
+        var end = (layer.Activations.Count > 0 ? layer.Activations[^1] : layer.Node).Output.Name;
+        return batches.Select(b => floatExecutor.Run(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [inputName] = b }, [end])[end]).ToList();
+    }
+
     /// <summary>Learns one layer's rounding from its inputs and writes the rounded weight into the simulation.</summary>
-    internal static AdaRoundLayerResult Solve(AdaRoundLayer layer, IReadOnlyList<Tensor> inputs, AdaRoundOptions options)
+    internal static AdaRoundLayerResult Solve(AdaRoundLayer layer, IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor>? targets, AdaRoundOptions options)
     {
         var inputRow = inputs[0].Shape.Skip(1).ToArray();
         var samples = new TrainingSamples(options.Seed);
         using (var reference = new GraphExecutor(layer.Reference(inputRow), options.Executor))
         {
-            foreach (var x in inputs)
+            for (var i = 0; i < inputs.Count; i++)
             {
-                samples.Add(x, reference.Run(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [AdaRoundLayer.Input] = x }).Output);
+                var x = inputs[i];
+                samples.Add(x, targets?[i] ?? reference.Run(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [AdaRoundLayer.Input] = x }).Output);
             }
         }
         var outputRow = samples.TargetShape(1).Skip(1).ToArray();

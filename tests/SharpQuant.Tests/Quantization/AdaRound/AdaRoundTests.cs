@@ -28,6 +28,19 @@ public sealed class AdaRoundTests(ITestOutputHelper log)
         Assert.False(RectifiedSigmoid.RoundsUp(RectifiedSigmoid.Inverse(0.49f)));
     }
 
+    [Fact]
+    public void BetaIsAnnealedAfterTheWarmUpOnly()
+    {
+        var options = new AdaRoundOptions { Iterations = 100, WarmUp = 0.2 };
+        Assert.Equal((false, 20f), options.Schedule(0));
+        Assert.Equal((false, 20f), options.Schedule(19));
+        Assert.Equal((true, 20f), options.Schedule(20));
+        Assert.Equal(11f, options.Schedule(60).Beta, 3);
+        Assert.True(options.Schedule(99).Beta < 2.01f);
+        var betas = Enumerable.Range(20, 80).Select(i => options.Schedule(i).Beta).ToArray();
+        Assert.True(betas.Zip(betas.Skip(1), (a, b) => b <= a).All(x => x));
+    }
+
     [Theory]
     [InlineData(0, 20f)]
     [InlineData(0, 2f)]
@@ -143,15 +156,15 @@ public sealed class AdaRoundTests(ITestOutputHelper log)
     [Fact]
     public void TwoLayersInOrderWithQuantizedOrFloatInputs()
     {
-        foreach (var inputs in new[] { AdaRoundInputs.Quantized, AdaRoundInputs.Float })
+        foreach (var (inputs, targets) in new[] { (AdaRoundInputs.Quantized, AdaRoundTargets.SameInputs), (AdaRoundInputs.Float, AdaRoundTargets.SameInputs), (AdaRoundInputs.Quantized, AdaRoundTargets.FloatModel) })
         {
             var (model, input) = Model("two", seed: 6);
             var sim = QuantSim.Prepare(model, Mapping(3, perChannel: true));
             var nearestError = OutputError(model, sim, input);
             var seen = new List<AdaRoundProgress>();
-            var result = AdaRounder.Run(sim, [input], new AdaRoundOptions { Iterations = 150, Inputs = inputs }, new SyncProgress<AdaRoundProgress>(seen.Add));
+            var result = AdaRounder.Run(sim, [input], new AdaRoundOptions { Iterations = 150, Inputs = inputs, Targets = targets }, new SyncProgress<AdaRoundProgress>(seen.Add));
             var adaError = OutputError(model, sim, input);
-            log.WriteLine($"{inputs}: output MSE {nearestError:G5} → {adaError:G5}; " + string.Join("; ", result.Layers.Select(l => $"{l.Layer} {l.NearestLoss:G4} → {l.AdaRoundLoss:G4}")));
+            log.WriteLine($"{inputs} inputs, {targets} targets: output MSE {nearestError:G5} → {adaError:G5}; " + string.Join("; ", result.Layers.Select(l => $"{l.Layer} {l.NearestLoss:G4} → {l.AdaRoundLoss:G4}")));
             Assert.Equal(["conv1", "conv2"], result.Layers.Select(l => l.Layer));
             Assert.Equal([1, 2], seen.Select(p => p.Layer));
             Assert.All(seen, p => Assert.Equal(2, p.Layers));
