@@ -49,7 +49,11 @@ public sealed record AdaRoundOptions
 
     public AdaRoundInputs Inputs { get; init; } = AdaRoundInputs.Quantized;
 
-    public AdaRoundTargets Targets { get; init; } = AdaRoundTargets.SameInputs;
+    /// <summary>
+    /// The float model's outputs by default: on ResNet18 w4a8 (bench <c>adaround</c>, 100 iterations) they took the
+    /// embedding SQNR from 0.9 dB (nearest) to 12.2 dB; targets from the same inputs barely moved it.
+    /// </summary>
+    public AdaRoundTargets Targets { get; init; } = AdaRoundTargets.FloatModel;
 
     /// <summary>Seeds the order of the mini-batches: the same seed and data give the same weights, bit for bit.</summary>
     public int Seed { get; init; }

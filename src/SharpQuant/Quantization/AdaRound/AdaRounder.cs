@@ -14,8 +14,9 @@ namespace SharpQuant.Quantization.AdaRound;
 /// Autodiff and run by one ONNX Runtime session; V is optimized by <see cref="Adam"/>.
 /// <para>
 /// A layer's inputs come from one tapped run per calibration batch of the simulation as rounded so far (or of the
-/// float model, <see cref="AdaRoundInputs.Float"/>); its targets from the layer with its float weight on those
-/// inputs. Both are kept in memory for the layer's iterations.
+/// float model, <see cref="AdaRoundInputs.Float"/>); its targets from one tapped run of the float model (or from the
+/// layer with its float weight on those same inputs, <see cref="AdaRoundTargets.SameInputs"/>). Both are kept in
+/// memory for the layer's iterations.
 /// </para>
 /// </summary>
 public static class AdaRounder

@@ -156,7 +156,7 @@ public sealed class AdaRoundTests(ITestOutputHelper log)
     [Fact]
     public void TwoLayersInOrderWithQuantizedOrFloatInputs()
     {
-        foreach (var (inputs, targets) in new[] { (AdaRoundInputs.Quantized, AdaRoundTargets.SameInputs), (AdaRoundInputs.Float, AdaRoundTargets.SameInputs), (AdaRoundInputs.Quantized, AdaRoundTargets.FloatModel) })
+        foreach (var (inputs, targets) in new[] { (AdaRoundInputs.Quantized, AdaRoundTargets.SameInputs), (AdaRoundInputs.Float, AdaRoundTargets.SameInputs), (AdaRoundInputs.Quantized, AdaRoundTargets.FloatModel), (AdaRoundInputs.Float, AdaRoundTargets.FloatModel) })
         {
             var (model, input) = Model("two", seed: 6);
             var sim = QuantSim.Prepare(model, Mapping(3, perChannel: true));
