@@ -138,6 +138,7 @@ public sealed class AdaRoundTests(ITestOutputHelper log)
     [InlineData("gemm", 4, true)]
     [InlineData("gemm", 2, false)]
     [InlineData("matmul", 8, false)]
+    [InlineData("matmul", 4, true)]
     [InlineData("conv", 2, false)]
     public void OtherLayersWidthsAndGranularitiesRoundAtLeastAsWellAsNearest(string kind, int bits, bool perChannel)
     {
