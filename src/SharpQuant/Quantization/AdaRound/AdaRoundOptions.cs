@@ -26,8 +26,12 @@ public enum AdaRoundTargets
 /// <summary>How <see cref="AdaRounder"/> learns the rounding of each layer.</summary>
 public sealed record AdaRoundOptions
 {
-    /// <summary>Adam steps per layer (one mini-batch each).</summary>
-    public int Iterations { get; init; } = 300;
+    /// <summary>
+    /// Adam steps per layer (one mini-batch each). On ResNet18 w4a8 (bench <c>adaround</c>, 50 calibration crops)
+    /// 100 gave an embedding SQNR of 12.198 dB in 331 s and 300 gave 12.200 dB in 646 s (this 2-core machine at load
+    /// average ~10): the per-layer losses kept falling, the model's fidelity did not.
+    /// </summary>
+    public int Iterations { get; init; } = 100;
 
     /// <summary>Samples per mini-batch (rows of the layer's input).</summary>
     public int BatchSize { get; init; } = 8;
