@@ -55,7 +55,7 @@ public sealed record AdaRoundOptions
 
     /// <summary>
     /// The float model's outputs by default: on ResNet18 w4a8 (bench <c>adaround</c>, 100 iterations) they took the
-    /// embedding SQNR from 0.9 dB (nearest) to 12.2 dB; targets from the same inputs barely moved it.
+    /// embedding SQNR from 0.89 dB (nearest) to 12.20 dB; targets from the same inputs reached 5.65 dB.
     /// </summary>
     public AdaRoundTargets Targets { get; init; } = AdaRoundTargets.FloatModel;
 
