@@ -10,7 +10,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        IBenchmark[] benchmarks = [new FoundationBenchmark(), new EqualizationBenchmark(), new QuantizationBenchmark(), new ObserverBenchmark(), new PpocrResultsBenchmark(), new ResNet18ResultsBenchmark(), new PlotsBenchmark(), new AutodiffBenchmark(), new SensitivityBenchmark(), new SensitivityPhasesBenchmark(), new SensitivitySessionBenchmark(), new FinetuneResultsBenchmark(), new PyTorchComparisonBenchmark(), new DefaultChoicesBenchmark(), new BiasCorrectionBenchmark(), new ModelZooBenchmark()];
+        IBenchmark[] benchmarks = [new FoundationBenchmark(), new EqualizationBenchmark(), new QuantizationBenchmark(), new ObserverBenchmark(), new PpocrResultsBenchmark(), new ResNet18ResultsBenchmark(), new PlotsBenchmark(), new AutodiffBenchmark(), new SensitivityBenchmark(), new SensitivityPhasesBenchmark(), new SensitivitySessionBenchmark(), new FinetuneResultsBenchmark(), new PyTorchComparisonBenchmark(), new DefaultChoicesBenchmark(), new BiasCorrectionBenchmark(), new ModelZooBenchmark(), new AdaRoundBenchmark()];
         var output = Console.Out;
 
         if (args is ["--list"] or ["-l"])

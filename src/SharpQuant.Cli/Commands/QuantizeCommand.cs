@@ -4,6 +4,7 @@ using SharpQuant.Data;
 using SharpQuant.Onnx;
 using SharpQuant.Passes;
 using SharpQuant.Quantization;
+using SharpQuant.Quantization.AdaRound;
 using SharpQuant.Runtime;
 using Spectre.Console;
 
@@ -41,9 +42,11 @@ public static class QuantizeCommand
             "Correct the bias shift weight quantization causes: empirical (needs --images or --inputs; the default with data), analytic (from BatchNorm statistics) or none (the default without data)");
         var dataFree = new Option<bool>("--data-free") { Description = "No data: activation ranges from BatchNorm statistics (β ± 6|γ|) and the preset's input range" };
         var json = new Option<bool>("--json") { Description = "Print the result (format, sizes, every quantizer's parameters) as JSON" };
+        var adaround = new Option<bool>("--adaround") { Description = "Learn each weight's rounding (AdaRound) layer by layer on the calibration data, after calibration" };
+        var adaroundIterations = new Option<int>("--adaround-iterations") { Description = "AdaRound's Adam steps per layer", DefaultValueFactory = _ => new AdaRoundOptions().Iterations };
         var command = new Command("quantize", "Calibrate and export an int8 model")
         {
-            model, split, seed, output, weights, wbits, abits, observer, equalize, format, batch, printQParams, biasCorrection, dataFree, json,
+            model, split, seed, output, weights, wbits, abits, observer, equalize, format, batch, printQParams, biasCorrection, dataFree, json, adaround, adaroundIterations,
         };
         data.AddTo(command);
         command.SetAction(parse => context.Runner.Run(parse, () =>
@@ -83,6 +86,11 @@ public static class QuantizeCommand
             {
                 throw new UsageException("--bias-correction empirical needs --images or --inputs; use analytic without data");
             }
+            var adaroundOptions = parse.GetValue(adaround) ? new AdaRoundOptions { Iterations = parse.GetValue(adaroundIterations) } : null;
+            if (adaroundOptions is not null && !hasData)
+            {
+                throw new UsageException("--adaround needs --images or --inputs");
+            }
             if (parse.GetValue(split) is not null && !hasData)
             {
                 throw new UsageException("--split splits the --images or --inputs folder");
@@ -111,9 +119,15 @@ public static class QuantizeCommand
             if (source is not null)
             {
                 // Kept for empirical bias correction; a calibration set is a few dozen samples, not a data set.
-                calibration = correction == "empirical" ? source.Batches().ToList() : null;
+                calibration = correction == "empirical" || adaroundOptions is not null ? source.Batches().ToList() : null;
                 SimCalibration.WithProgress(console, sim, calibration ?? source.Batches(), source.ExpectedBatches);
                 SkippedImageWarnings.Write(context.Error, source.Skipped);
+                if (adaroundOptions is not null)
+                {
+                    var inputName = sim.Graph.Inputs[0].Name;
+                    var rounded = AdaRounder.Run(sim, calibration!.Select(b => b.Tensors[inputName]), adaroundOptions, new AdaRoundLines(console));
+                    console.MarkupLine($"AdaRound: {rounded.Layers.Count} layers in {rounded.Elapsed.TotalSeconds:F1} s, {rounded.Skipped.Count} skipped");
+                }
             }
             else
             {
