@@ -138,12 +138,15 @@ public sealed class TensorFiles : IInputSource
 
     private void CheckHeaders()
     {
-        // Each file is read once here, so a wrong type or shape fails before calibration starts.
+        // Only the headers are read here (type, shape, file length), so a wrong file fails before calibration starts
+        // without reading the data twice.
         foreach (var name in FileNames)
         {
             foreach (var input in _inputs)
             {
-                Read(input, name);
+                var path = Path.Combine(input.Folder, name);
+                var header = NpyFile.ReadHeader(path);
+                Check(input, path, header.Type, header.Shape);
             }
         }
     }
@@ -153,34 +156,36 @@ public sealed class TensorFiles : IInputSource
     {
         var path = Path.Combine(input.Folder, name);
         var tensor = NpyFile.Read(path);
-        if (input.Type != ElementType.Undefined && tensor.ElementType != input.Type)
+        Check(input, path, tensor.ElementType, tensor.Shape);
+        return input.Shape?.Count == tensor.Rank + 1 ? tensor.Reshape([1, .. tensor.Shape]) : tensor;
+    }
+
+    /// <summary>A file's type and shape against the input: the input's type, and its rank (one sample) or rank (a batch) with its fixed dims.</summary>
+    private static void Check(InputSpec input, string path, ElementType type, IReadOnlyList<long> fileShape)
+    {
+        if (input.Type != ElementType.Undefined && type != input.Type)
+        {
+            throw new SharpQuantException($"'{path}' holds {type.DisplayName()}, but input '{input.Name}' takes {input.Type.DisplayName()}");
+        }
+        if (input.Shape is not { } shape)
+        {
+            return;
+        }
+        if (fileShape.Count != shape.Count - 1 && fileShape.Count != shape.Count)
         {
             throw new SharpQuantException(
-                $"'{path}' holds {tensor.ElementType.DisplayName()}, but input '{input.Name}' takes {input.Type.DisplayName()}");
+                $"'{path}' has shape {Shapes.Format(fileShape)}, but input '{input.Name}' takes {Shapes.Format(shape)}: give one sample (rank {shape.Count - 1}) or a batch (rank {shape.Count}) per file");
         }
-        var fileShape = Shapes.Format(tensor.Shape);
-        var rank = input.Shape?.Count;
-        if (rank is { } r && tensor.Rank == r - 1)
+        // A one-sample file lines up with the input's dims after the batch axis.
+        var offset = shape.Count - fileShape.Count;
+        for (var d = 1; d < shape.Count; d++)
         {
-            tensor = tensor.Reshape([1, .. tensor.Shape]);
-        }
-        else if (rank is { } r2 && tensor.Rank != r2)
-        {
-            throw new SharpQuantException(
-                $"'{path}' has shape {Shapes.Format(tensor.Shape)}, but input '{input.Name}' takes {Shapes.Format(input.Shape)}: give one sample (rank {r2 - 1}) or a batch (rank {r2}) per file");
-        }
-        if (input.Shape is { } shape)
-        {
-            for (var d = 1; d < shape.Count; d++)
+            if (shape[d].Size is { } size && size != fileShape[d - offset])
             {
-                if (shape[d].Size is { } size && size != tensor.Shape[d])
-                {
-                    throw new SharpQuantException(
-                        $"'{path}' has shape {fileShape}, but input '{input.Name}' takes {Shapes.Format(shape)} (dimension {d} differs)");
-                }
+                throw new SharpQuantException(
+                    $"'{path}' has shape {Shapes.Format(fileShape)}, but input '{input.Name}' takes {Shapes.Format(shape)} (dimension {d} differs)");
             }
         }
-        return tensor;
     }
 
     private static Tensor Sample(Tensor batch, int n)

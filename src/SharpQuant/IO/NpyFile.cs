@@ -47,11 +47,7 @@ public static partial class NpyFile
 
     public static Tensor Read(string path)
     {
-        // A FIFO named like a tensor file would block the read forever.
-        if (RegularFiles.Problem(path) is { } problem)
-        {
-            throw new SharpQuantException($"'{path}' {problem}");
-        }
+        RequireRegular(path);
         try
         {
             return FromBytes(File.ReadAllBytes(path));
@@ -62,7 +58,54 @@ public static partial class NpyFile
         }
     }
 
+    /// <summary>
+    /// The element type and shape of a .npy file, read from its header alone (the data is not read), with the file's
+    /// length checked against them.
+    /// </summary>
+    public static NpyHeader ReadHeader(string path)
+    {
+        RequireRegular(path);
+        try
+        {
+            using var stream = File.OpenRead(path);
+            var prefix = new byte[12];
+            var prefixLength = stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
+            var (start, headerLength) = HeaderExtent(prefix.AsSpan(0, prefixLength));
+            var bytes = new byte[start + headerLength];
+            stream.Position = 0;
+            if (stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) < bytes.Length)
+            {
+                throw new SharpQuantException("truncated .npy header");
+            }
+            var header = ParseHeader(bytes);
+            CheckDataLength(header, stream.Length - header.DataOffset);
+            return header;
+        }
+        catch (SharpQuantException e)
+        {
+            throw new SharpQuantException($"'{path}': {e.Message}");
+        }
+    }
+
     public static Tensor FromBytes(ReadOnlySpan<byte> bytes)
+    {
+        var header = ParseHeader(bytes);
+        var data = bytes[(int)header.DataOffset..];
+        CheckDataLength(header, data.Length);
+        return new Tensor(header.Type, header.Shape, data.ToArray());
+    }
+
+    // A FIFO named like a tensor file would block the read forever.
+    private static void RequireRegular(string path)
+    {
+        if (RegularFiles.Problem(path) is { } problem)
+        {
+            throw new SharpQuantException($"'{path}' {problem}");
+        }
+    }
+
+    /// <summary>Where the header text starts and how long it is, from the magic, version and length fields.</summary>
+    private static (int Start, int Length) HeaderExtent(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length < 10 || !bytes[..6].SequenceEqual(Magic))
         {
@@ -75,8 +118,17 @@ public static partial class NpyFile
             2 or 3 when bytes.Length >= 12 => (4, checked((int)BitConverter.ToUInt32(bytes.Slice(8, 4)))),
             _ => throw new SharpQuantException($"unsupported .npy version {major}.{bytes[7]}"),
         };
-        var start = 8 + lengthBytes;
-        if (headerLength < 0 || start + headerLength > bytes.Length)
+        if (headerLength < 0)
+        {
+            throw new SharpQuantException("truncated .npy header");
+        }
+        return (8 + lengthBytes, headerLength);
+    }
+
+    private static NpyHeader ParseHeader(ReadOnlySpan<byte> bytes)
+    {
+        var (start, headerLength) = HeaderExtent(bytes);
+        if (start + headerLength > bytes.Length)
         {
             throw new SharpQuantException("truncated .npy header");
         }
@@ -98,7 +150,6 @@ public static partial class NpyFile
             .Select(t => long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v
                 : throw new SharpQuantException($"bad .npy shape '({shapeText})'"))
             .ToArray();
-        var data = bytes[(start + headerLength)..];
         long expected;
         try
         {
@@ -108,11 +159,15 @@ public static partial class NpyFile
         {
             throw new SharpQuantException($"the .npy shape ({shapeText}) is too large");
         }
-        if (data.Length != expected)
+        return new NpyHeader(type, shape, start + headerLength, expected, descr, shapeText);
+    }
+
+    private static void CheckDataLength(NpyHeader header, long length)
+    {
+        if (length != header.DataBytes)
         {
-            throw new SharpQuantException($"the .npy data holds {data.Length} bytes, its shape ({shapeText}) of {descr} needs {expected}");
+            throw new SharpQuantException($"the .npy data holds {length} bytes, its shape ({header.ShapeText}) of {header.Descr} needs {header.DataBytes}");
         }
-        return new Tensor(type, shape, data.ToArray());
     }
 
     [GeneratedRegex(@"'descr'\s*:\s*'([^']*)'")]
@@ -124,3 +179,6 @@ public static partial class NpyFile
     [GeneratedRegex(@"'shape'\s*:\s*\(([^)]*)\)")]
     private static partial Regex ShapePattern();
 }
+
+/// <summary>What a .npy header says: element type, shape, where the data starts and how many bytes it takes.</summary>
+public sealed record NpyHeader(ElementType Type, long[] Shape, long DataOffset, long DataBytes, string Descr, string ShapeText);

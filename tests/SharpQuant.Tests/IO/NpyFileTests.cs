@@ -57,4 +57,21 @@ public class NpyFileTests
         Assert.Contains(message, e.Message);
         Assert.Contains("not a .npy file", Assert.Throws<SharpQuantException>(() => NpyFile.FromBytes("PK\u0003\u0004 not numpy"u8.ToArray())).Message);
     }
+
+    [Fact]
+    public void TheHeaderAloneGivesTypeAndShapeAndChecksTheFileLength()
+    {
+        using var temp = TestData.NewTempFolder();
+        var path = temp.File("x.npy");
+        NpyFile.Write(path, Tensor.Create(new long[] { 1, 2, 3, 4, 5, 6 }, 2, 3));
+        var header = NpyFile.ReadHeader(path);
+        Assert.Equal(ElementType.Int64, header.Type);
+        Assert.Equal(new long[] { 2, 3 }, header.Shape);
+        Assert.Equal(48, header.DataBytes);
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..^8]);
+        Assert.Contains("holds 40 bytes", Assert.Throws<SharpQuantException>(() => NpyFile.ReadHeader(path)).Message);
+        File.WriteAllBytes(path, bytes[..20]);
+        Assert.Contains("truncated .npy header", Assert.Throws<SharpQuantException>(() => NpyFile.ReadHeader(path)).Message);
+    }
 }
