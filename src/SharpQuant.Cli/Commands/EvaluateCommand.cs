@@ -64,10 +64,6 @@ public static class EvaluateCommand
             }
             if (textLines is not null)
             {
-                if (textLines < 1)
-                {
-                    throw new UsageException("--text-orientation takes 1 or more lines");
-                }
                 if (modelPaths.Length == 0)
                 {
                     throw new UsageException("--text-orientation needs the ppocr-cls model (and any candidates) on the command line");
@@ -84,15 +80,7 @@ public static class EvaluateCommand
             var floatPath = modelPaths.Length == 0 ? DefaultModels.ResNet18Path : modelPaths[0];
             var candidatePaths = modelPaths.Skip(1).ToList();
             var k = parse.GetValue(top);
-            if (k < 1)
-            {
-                throw new UsageException("--top takes 1 or more classes");
-            }
             var batchSize = parse.GetValue(batch);
-            if (batchSize < 1)
-            {
-                throw new UsageException("--batch takes 1 or more images");
-            }
             var classNames = parse.GetValue(labels) is { } labelPath ? Labels.Load(labelPath) : null;
 
             // Every model is loaded before any image is run, so a missing or broken file fails at once.

@@ -120,10 +120,6 @@ public static class FinetuneCommand
             {
                 throw new UsageException("give --images DIR, --inputs DIR or --text-orientation N for the training samples");
             }
-            if (textLines is < 1)
-            {
-                throw new UsageException("--text-orientation takes 1 or more lines");
-            }
             if (textLines is not null && data.PresetGiven(parse) && parse.GetValue(data.Preset) != "ppocr-cls")
             {
                 throw new UsageException("--text-orientation uses the ppocr-cls preprocessing");

@@ -106,7 +106,7 @@ public static class PlotCommand
             {
                 throw new UsageException("--compare is for boxplots (sharpquant plot boxplots MODEL --compare OTHER.onnx)");
             }
-            CheckGridOptions(parse, wbits, count, batch);
+            CheckGridOptions(parse, wbits);
             if (data.ImageFolder(parse) is null && parse.GetValue(count) is not null)
             {
                 throw new UsageException("--count limits the --images folder");
@@ -171,7 +171,7 @@ public static class PlotCommand
         {
             var clock = Stopwatch.StartNew();
             var console = ConsoleOutput.For(context.Out);
-            CheckGridOptions(parse, wbits, count, batch);
+            CheckGridOptions(parse, wbits);
             var path = ModelArgument.Resolve(parse.GetValue(model));
             var folder = parse.GetValue(outDir)!;
             var selection = new LayerSelection(parse.GetValue(layer));
@@ -236,20 +236,12 @@ public static class PlotCommand
         }
     }
 
-    /// <summary>The options histograms and sensitivity share, checked the same way.</summary>
-    private static void CheckGridOptions(ParseResult parse, Option<int> wbits, Option<int?> count, Option<int> batch)
+    /// <summary>The weight bits histograms and sensitivity share, checked the same way (counts are checked by NumericOptions).</summary>
+    private static void CheckGridOptions(ParseResult parse, Option<int> wbits)
     {
         if (parse.GetValue(wbits) is < 2 or > 16)
         {
             throw new UsageException("--wbits takes 2 to 16 bits");
-        }
-        if (parse.GetValue(count) is < 1)
-        {
-            throw new UsageException("--count takes 1 or more images");
-        }
-        if (parse.GetValue(batch) < 1)
-        {
-            throw new UsageException("--batch takes 1 or more images");
         }
     }
 

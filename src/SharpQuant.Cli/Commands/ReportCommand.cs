@@ -65,10 +65,6 @@ public static class ReportCommand
             {
                 throw new UsageException("--images or --inputs and --text-orientation exclude each other");
             }
-            if (textLines is < 1)
-            {
-                throw new UsageException("--text-orientation takes 1 or more lines");
-            }
             if (textLines is not null && string.IsNullOrWhiteSpace(parse.GetValue(model)))
             {
                 throw new UsageException("--text-orientation needs the ppocr-cls model on the command line");
@@ -76,10 +72,6 @@ public static class ReportCommand
             if (textLines is not null && data.PresetGiven(parse) && parse.GetValue(data.Preset) != "ppocr-cls")
             {
                 throw new UsageException("--text-orientation uses the ppocr-cls preprocessing");
-            }
-            if (batchSize < 1)
-            {
-                throw new UsageException("--batch takes 1 or more images");
             }
             if (!File.Exists(path))
             {
@@ -301,8 +293,8 @@ public static class ReportCommand
                 $"the other {Images(split.Files.Count - files.Count)} of the folder {(split.Files.Count - files.Count == 1 ? "is" : "are")} used only {other}";
         }
         return new ReportData(
-            () => calibration.Batches().Select(b => Named(inputName, b)).ToList(),
-            () => evaluation.Batches().Select(b => (Named(inputName, b), (int[]?)null)).ToList(),
+            () => calibration.Batches().Select(b => InputBatch.Of(inputName, b)).ToList(),
+            () => evaluation.Batches().Select(b => (InputBatch.Of(inputName, b), (int[]?)null)).ToList(),
             () => $"{folder}: {split.Describe()}",
             () => Set(ImageSet.Calibration, "1st, 3rd, …", "for evaluation"),
             () => Set(ImageSet.Evaluation, "2nd, 4th, …", "for calibration"),
@@ -370,19 +362,17 @@ public static class ReportCommand
             () =>
             {
                 using var set = new TextOrientationDataset(seed + 1, CalibrationTextLines);
-                return set.Batches(batchSize).Select(b => Named(inputName, b.Images)).ToList();
+                return set.Batches(batchSize).Select(b => InputBatch.Of(inputName, b.Images)).ToList();
             },
             () =>
             {
                 using var set = new TextOrientationDataset(seed, lines);
-                return set.Batches(batchSize).Select(b => (Named(inputName, b.Images), (int[]?)b.Labels)).ToList();
+                return set.Batches(batchSize).Select(b => (InputBatch.Of(inputName, b.Images), (int[]?)b.Labels)).ToList();
             },
             () => $"rendered text lines: {CalibrationTextLines} to calibrate (seed {seed + 1}), {lines} to evaluate (seed {seed})",
             () => $"{CalibrationTextLines} rendered text lines (seed {seed + 1}, half turned by 180°)",
             () => $"{lines} rendered text line{(lines == 1 ? "" : "s")}, not the calibration lines (seed {seed}, half turned by 180°, labelled upright or turned)",
             () => []);
-
-    private static InputBatch Named(string inputName, Tensor batch) => new(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [inputName] = batch });
 
     /// <summary>The report's data: calibration batches, evaluation batches (with labels for text lines), and how to describe them.</summary>
     internal sealed class ReportData(

@@ -55,10 +55,6 @@ public static class SensitivityCommand
             {
                 throw new UsageException("give either --images DIR, --inputs DIR or --text-orientation N");
             }
-            if (lines is { } n && n < 1)
-            {
-                throw new UsageException("--text-orientation takes 1 or more lines");
-            }
             if (lines is not null && string.IsNullOrWhiteSpace(given))
             {
                 throw new UsageException("--text-orientation needs the ppocr-cls classifier as MODEL");
@@ -66,10 +62,6 @@ public static class SensitivityCommand
             if (parse.GetValue(maxDrop) is not null && lines is null)
             {
                 throw new UsageException("--max-accuracy-drop needs labels: use --text-orientation N");
-            }
-            if (parse.GetValue(batch) < 1)
-            {
-                throw new UsageException("--batch takes 1 or more images");
             }
             if (parse.GetValue(wbits) is { } wb && wb is < 2 or > 16)
             {

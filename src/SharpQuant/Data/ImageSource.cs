@@ -9,7 +9,7 @@ public sealed class ImageSource(ImageBatches images, string inputName) : IInputS
     public string InputName { get; } = inputName;
 
     public IEnumerable<InputBatch> Batches() =>
-        Images.Batches().Select(b => new InputBatch(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [InputName] = b }));
+        Images.Batches().Select(b => InputBatch.Of(InputName, b));
 
     public int ExpectedBatches => Images.ExpectedBatches;
     public IReadOnlyList<string> Samples => Images.Samples;

@@ -29,14 +29,17 @@ public sealed class InputBatch
 
     public Tensor this[string input] => Tensors[input];
 
+    /// <summary>A batch of one named input.</summary>
+    public static InputBatch Of(string input, Tensor tensor) => new(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [input] = tensor });
+
     /// <summary>A batch for a graph with one input.</summary>
-    public static InputBatch For(Graph graph, Tensor tensor) => new(new Dictionary<string, Tensor> { [SingleInputName(graph)] = tensor });
+    public static InputBatch For(Graph graph, Tensor tensor) => Of(SingleInputName(graph), tensor);
 
     /// <summary>Single-input batches: each tensor fed to the graph's one input.</summary>
     public static IEnumerable<InputBatch> For(Graph graph, IEnumerable<Tensor> batches)
     {
         var name = SingleInputName(graph);
-        return batches.Select(b => new InputBatch(new Dictionary<string, Tensor> { [name] = b }));
+        return batches.Select(b => Of(name, b));
     }
 
     /// <summary>The one tensor of a single-input batch.</summary>
